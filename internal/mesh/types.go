@@ -1,0 +1,247 @@
+package mesh
+
+import (
+	"time"
+
+	networking "istio.io/api/networking/v1alpha3"
+	security "istio.io/api/security/v1beta1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/meshdoctor/meshdoctor/internal/objects"
+)
+
+// MeshConfig is the part of Istio's mesh config that meshdoctor uses, from the
+// `istio` ConfigMap of the root namespace when present, else Istio's defaults
+// (pkg/config/mesh/mesh.go DefaultMeshConfig).
+type MeshConfig struct {
+	RootNamespace  string
+	TrustDomain    string
+	EnableAutoMtls bool
+	// OutboundPolicy is ALLOW_ANY or REGISTRY_ONLY.
+	OutboundPolicy string
+	// DefaultDestinationRuleExportTo is meshConfig.defaultDestinationRuleExportTo
+	// (empty means ["*"]).
+	DefaultDestinationRuleExportTo []string
+	// Source is the ConfigMap it came from, nil when every field is a default.
+	Source *objects.Object
+}
+
+// Namespace is a namespace and its labels.
+type Namespace struct {
+	Name   string
+	Labels map[string]string
+	Obj    *objects.Object // nil when the namespace is only referenced by other objects
+}
+
+// Implicit reports whether the namespace was not in the input.
+func (n *Namespace) Implicit() bool { return n.Obj == nil }
+
+// ContainerPort is one declared container port.
+type ContainerPort struct {
+	Name     string
+	Port     int32
+	Protocol string
+}
+
+// Container is one container of a pod template.
+type Container struct {
+	Name    string
+	Image   string
+	Ports   []ContainerPort
+	Command []string
+	Args    []string
+	Env     []corev1.EnvVar
+	Init    bool
+	// Path is the container's field path in its object,
+	// e.g. "spec.template.spec.containers[0]".
+	Path string
+	// RestartAlways marks a native sidecar (an init container with restartPolicy Always).
+	RestartAlways bool
+}
+
+// Workload is a Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or
+// Pod: what its pods look like.
+type Workload struct {
+	Kind, Namespace, Name string
+	Obj                   *objects.Object // nil for the implied ingress gateway
+	// Labels and Annotations are the pod template's.
+	Labels      map[string]string
+	Annotations map[string]string
+	// ServiceAccount is the pod's service account ("default" when not set).
+	ServiceAccount string
+	Containers     []Container // app containers, then init containers
+	HostNetwork    bool
+	Replicas       int32
+	// PodSpecPath is the field path of the pod spec, e.g. "spec.template.spec".
+	PodSpecPath string
+	// TemplatePath is the field path of the pod metadata, e.g. "spec.template.metadata".
+	TemplatePath string
+	// Implicit marks the ingress gateway that SPEC.md assumes when absent.
+	Implicit bool
+}
+
+// Key returns "ns/name".
+func (w *Workload) Key() string { return w.Namespace + "/" + w.Name }
+
+// At returns the position of a field of the workload's object (path relative to
+// the object), or an empty position for an implied workload.
+func (w *Workload) At(path string) objects.Pos {
+	if w.Obj == nil {
+		return objects.Pos{}
+	}
+	return w.Obj.At(path)
+}
+
+// Ref returns a reference to a field of the workload's object.
+func (w *Workload) Ref(path string) objects.Ref {
+	if w.Obj == nil {
+		return objects.Ref{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, Field: path}
+	}
+	return w.Obj.Ref(path)
+}
+
+// ContainerPort finds the container port with the given number (app containers
+// first). It returns nil when no container declares it.
+func (w *Workload) ContainerPort(port int32) (*Container, *ContainerPort) {
+	for i := range w.Containers {
+		c := &w.Containers[i]
+		for j := range c.Ports {
+			if c.Ports[j].Port == port {
+				return c, &c.Ports[j]
+			}
+		}
+	}
+	return nil, nil
+}
+
+// NamedPort finds the container port with the given name.
+func (w *Workload) NamedPort(name string) (*Container, *ContainerPort) {
+	for i := range w.Containers {
+		c := &w.Containers[i]
+		for j := range c.Ports {
+			if c.Ports[j].Name == name {
+				return c, &c.Ports[j]
+			}
+		}
+	}
+	return nil, nil
+}
+
+// ServicePort is one port of a Service.
+type ServicePort struct {
+	Name        string
+	Port        int32
+	TargetPort  intstr.IntOrString // as written; Port when not set
+	Protocol    string
+	AppProtocol string
+	NodePort    int32
+	Path        string // field path, e.g. "spec.ports[0]"
+}
+
+// Service is a Kubernetes Service.
+type Service struct {
+	Namespace, Name string
+	Obj             *objects.Object
+	Selector        map[string]string
+	Ports           []ServicePort
+	Type            string
+	ClusterIP       string
+	ExternalName    string
+	Headless        bool
+	// Host is the FQDN name.ns.svc.<domain>.
+	Host string
+}
+
+// Key returns "ns/name".
+func (s *Service) Key() string { return s.Namespace + "/" + s.Name }
+
+// Port returns the service port with the given number, or nil.
+func (s *Service) Port(n int32) *ServicePort {
+	for i := range s.Ports {
+		if s.Ports[i].Port == n {
+			return &s.Ports[i]
+		}
+	}
+	return nil
+}
+
+// Config is what all Istio config objects share.
+type Config struct {
+	Namespace, Name string
+	Obj             *objects.Object
+}
+
+// Created is metadata.creationTimestamp (zero when absent).
+func (c *Config) Created() time.Time { return c.Obj.Created }
+
+// Meta returns the config's object.
+func (c *Config) Meta() *objects.Object { return c.Obj }
+
+// PeerAuthentication with its spec (istio.io/api security/v1beta1, the type
+// pilot uses for every served version).
+type PeerAuthentication struct {
+	Config
+	Spec *security.PeerAuthentication
+}
+
+// AuthorizationPolicy with its spec.
+type AuthorizationPolicy struct {
+	Config
+	Spec *security.AuthorizationPolicy
+}
+
+// RequestAuthentication with its spec.
+type RequestAuthentication struct {
+	Config
+	Spec *security.RequestAuthentication
+}
+
+// DestinationRule with its spec.
+type DestinationRule struct {
+	Config
+	Spec *networking.DestinationRule
+}
+
+// VirtualService with its spec.
+type VirtualService struct {
+	Config
+	Spec *networking.VirtualService
+}
+
+// Gateway with its spec.
+type Gateway struct {
+	Config
+	Spec *networking.Gateway
+}
+
+// Sidecar with its spec.
+type Sidecar struct {
+	Config
+	Spec *networking.Sidecar
+}
+
+// ServiceEntry with its spec.
+type ServiceEntry struct {
+	Config
+	Spec *networking.ServiceEntry
+}
+
+// Configurable is any Istio config object.
+type Configurable interface {
+	Meta() *objects.Object
+}
+
+// CreationOrder reports whether a comes before b in Istio's order for configs:
+// creationTimestamp ascending, then name, then namespace
+// (pilot/pkg/model/config.go configCompareByCreationTime). Objects from files
+// usually have no timestamp, so the name decides.
+func CreationOrder(a, b *objects.Object) bool {
+	if !a.Created.Equal(b.Created) {
+		return a.Created.Before(b.Created)
+	}
+	if a.Name != b.Name {
+		return a.Name < b.Name
+	}
+	return a.Namespace < b.Namespace
+}

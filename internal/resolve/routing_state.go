@@ -1,0 +1,4 @@
+package resolve
+
+// routingState holds the caches of routing, endpoint and authorization decisions.
+type routingState struct{}
