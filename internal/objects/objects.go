@@ -204,3 +204,50 @@ func Join(path, rel string) string {
 	}
 	return path + "." + rel
 }
+
+// Segments splits a path built by Path into its map keys (string) and list
+// indexes (int): the inverse of Path.
+func Segments(path string) []any {
+	var out []any
+	for i := 0; i < len(path); {
+		switch path[i] {
+		case '.':
+			i++
+		case '[':
+			if i+1 < len(path) && path[i+1] == '"' {
+				// quoted key: ["a.b"]
+				j := i + 2
+				var key strings.Builder
+				for j < len(path) && path[j] != '"' {
+					if path[j] == '\\' && j+1 < len(path) {
+						j++
+					}
+					key.WriteByte(path[j])
+					j++
+				}
+				out = append(out, key.String())
+				i = j + 2 // past `"]`
+				continue
+			}
+			j := strings.IndexByte(path[i:], ']')
+			if j < 0 {
+				return out
+			}
+			n, err := strconv.Atoi(path[i+1 : i+j])
+			if err != nil {
+				out = append(out, path[i+1:i+j])
+			} else {
+				out = append(out, n)
+			}
+			i += j + 1
+		default:
+			j := i
+			for j < len(path) && path[j] != '.' && path[j] != '[' {
+				j++
+			}
+			out = append(out, path[i:j])
+			i = j
+		}
+	}
+	return out
+}
