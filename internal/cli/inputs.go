@@ -9,6 +9,7 @@ import (
 
 	"github.com/meshdoctor/meshdoctor/internal/load"
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
+	"github.com/meshdoctor/meshdoctor/internal/objects"
 )
 
 // input is what the manifests gave.
@@ -77,4 +78,13 @@ func (a *app) inNamespace(ns string) bool {
 		return true
 	}
 	return ns == a.g.namespace
+}
+
+// refText renders a reference as "Kind ns/name file:line (field)".
+func refText(r objects.Ref) string {
+	s := r.String()
+	if r.Field != "" {
+		s += " (" + r.Field + ")"
+	}
+	return s
 }

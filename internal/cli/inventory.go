@@ -50,6 +50,7 @@ type Inventory struct {
 	Workloads   []InvWorkload    `json:"workloads"`
 	Services    []InvService     `json:"services"`
 	Policies    []InvPolicy      `json:"policies"`
+	Others      []InvPolicy      `json:"others,omitempty"` // ServiceAccounts, ConfigMaps
 	Skipped     map[string]int   `json:"skipped,omitempty"`
 	Errors      []load.Error     `json:"errors,omitempty"`
 	Warnings    []load.Error     `json:"warnings,omitempty"`
@@ -209,6 +210,25 @@ func (a *app) buildInventory(in *input) *Inventory {
 	for _, r := range x.RequestAuthentications {
 		add(r.Obj, fmt.Sprintf("%d jwt rule(s)", len(r.Spec.JwtRules)))
 	}
+	// The remaining kinds are listed too, so that every object loaded appears.
+	for _, o := range x.Objects {
+		switch o.Kind {
+		case "ServiceAccount", "ConfigMap":
+			if a.inNamespace(o.Namespace) {
+				inv.Others = append(inv.Others, InvPolicy{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Source: o.Pos.String()})
+			}
+		}
+	}
+	sort.SliceStable(inv.Others, func(i, j int) bool {
+		a, b := inv.Others[i], inv.Others[j]
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Name < b.Name
+	})
 	sort.SliceStable(inv.Policies, func(i, j int) bool {
 		a, b := inv.Policies[i], inv.Policies[j]
 		if a.Namespace != b.Namespace {
@@ -308,6 +328,12 @@ func writeInventoryText(w io.Writer, inv *Inventory) {
 	section("ISTIO CONFIG", "  NAMESPACE\tKIND\tNAME\tSUMMARY\tSOURCE")
 	for _, p := range inv.Policies {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", p.Namespace, p.Kind, p.Name, p.Summary, p.Source)
+	}
+	if len(inv.Others) > 0 {
+		section("OTHER OBJECTS", "  NAMESPACE\tKIND\tNAME\tSOURCE")
+		for _, o := range inv.Others {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", o.Namespace, o.Kind, o.Name, o.Source)
+		}
 	}
 	tw.Flush()
 	if len(inv.Skipped) > 0 {

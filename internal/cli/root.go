@@ -107,6 +107,7 @@ Exit status: 0 clean, 1 findings or failing paths, 2 bad usage or unreadable inp
 	root.AddCommand(
 		a.versionCommand(),
 		a.inventoryCommand(),
+		a.traceCommand(),
 	)
 	return root
 }

@@ -1,0 +1,473 @@
+package resolve
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	networking "istio.io/api/networking/v1alpha3"
+
+	"github.com/meshdoctor/meshdoctor/internal/mesh"
+	"github.com/meshdoctor/meshdoctor/internal/objects"
+)
+
+// What a client puts on the wire (ClientTLSDecision.Mode).
+const (
+	TLSMutualIstio = "mtls"      // Istio mTLS (ISTIO_MUTUAL, explicit or auto)
+	TLSPlaintext   = "plaintext" // no TLS from the proxy
+	TLSSimple      = "tls"       // DestinationRule SIMPLE: TLS origination, no client certificate
+	TLSMutualUser  = "mutual"    // DestinationRule MUTUAL: the user's certificates
+)
+
+// Causes of a rejected connection (SPEC.md cause codes, and one new one).
+const (
+	CausePlaintextToStrict = "PLAINTEXT_TO_STRICT"
+	CauseMTLSToNonMesh     = "MTLS_TO_NON_MESH"
+	CauseSANMismatch       = "SAN_MISMATCH"
+	// CauseTLSToSidecar is new: the client originates its own TLS
+	// (DestinationRule SIMPLE or MUTUAL) to a sidecar that cannot take it: STRICT
+	// needs a client certificate issued by the mesh, and an HTTP port (or any
+	// port under DISABLE) has no filter chain that passes foreign TLS on.
+	CauseTLSToSidecar = "TLS_TO_SIDECAR"
+)
+
+// ClientTLSDecision is what the client's proxy sends to one endpoint of a
+// service port.
+type ClientTLSDecision struct {
+	// Mode is "mtls", "plaintext", "tls" (SIMPLE) or "mutual" (MUTUAL with user
+	// certificates); "" when it depends on an endpoint that was not given.
+	Mode string `json:"mode"`
+	// Auto is true when no DestinationRule set TLS and auto mTLS decided.
+	Auto bool `json:"auto,omitempty"`
+	// SANs are the identities the client accepts from the server.
+	SANs []string `json:"sans,omitempty"`
+	// SANsFrom is the DestinationRule field the SANs come from; nil when they
+	// are the service accounts of the service's endpoints.
+	SANsFrom *objects.Ref `json:"sans_from,omitempty"`
+	SNI      string       `json:"sni,omitempty"`
+	Decision
+}
+
+// ClientTLS decides what the client's proxy sends to endpoint (a pod of svc)
+// on targetPort, for service port port and route subset (ISTIO-SEMANTICS.md
+// §3): ClusterBuilder.buildUpstreamTLSSettings and
+// buildUpstreamClusterTLSContext (pilot/pkg/networking/core/cluster_tls.go)
+// for the cluster, and the EDS mtlsChecker (pilot/pkg/xds/endpoints/mtls_checker.go)
+// for the endpoint's tlsMode metadata under auto mTLS.
+func (e *Engine) ClientTLS(client *mesh.Workload, svc *mesh.Service, port *mesh.ServicePort, subset string, endpoint *mesh.Workload, targetPort int32) ClientTLSDecision {
+	if client == nil || svc == nil {
+		return ClientTLSDecision{Mode: TLSPlaintext, Decision: Decision{Reason: "no client or service"}}
+	}
+	sc := e.Sidecar(client)
+	if !sc.HasProxy {
+		// Without a proxy nothing originates TLS: DestinationRules and auto mTLS
+		// are proxy configuration.
+		d := ClientTLSDecision{Mode: TLSPlaintext}
+		d.Reason = fmt.Sprintf("%s has no Istio proxy: it sends what the application sends (plaintext here); DestinationRules and auto mTLS do not apply", client.Key())
+		if sc.Ambient {
+			d.Reason += "; it is in ambient mode, where ztunnel would tunnel it over HBONE"
+			d.Assume(secAmbientAssumption)
+		}
+		return d
+	}
+	var pn int32
+	if port != nil {
+		pn = port.Port
+	}
+	key := ctlsKey{class: sc.Kind + "|" + e.drClientClass(client), svc: svc, port: pn, subset: subset, ep: endpoint, targetPort: targetPort}
+	if d, ok := e.sec.ctlsMemo[key]; ok {
+		d.Decision = secClip(d.Decision)
+		return d
+	}
+	d := e.clientTLS(client, sc, svc, pn, subset, endpoint, targetPort)
+	if e.sec.ctlsMemo == nil || len(e.sec.ctlsMemo) >= secCacheMax {
+		e.sec.ctlsMemo = map[ctlsKey]ClientTLSDecision{}
+	}
+	e.sec.ctlsMemo[key] = d
+	d.Decision = secClip(d.Decision)
+	return d
+}
+
+func (e *Engine) clientTLS(client *mesh.Workload, sc SidecarDecision, svc *mesh.Service, port int32, subset string, ep *mesh.Workload, targetPort int32) ClientTLSDecision {
+	var d ClientTLSDecision
+	drd := e.DestinationRule(client, svc.Host)
+	rule := drd.Rule
+	defaultSNI := "outbound_." + strconv.Itoa(int(port)) + "_." + subset + "_." + svc.Host // model.BuildDNSSrvSubsetKey
+	for _, a := range drd.Assumptions {
+		d.Assume(a)
+	}
+	var tls DRTLS
+	if rule != nil {
+		tls = rule.TLS(port, subset)
+	}
+
+	if s := tls.Settings; s != nil {
+		d.By = append(d.By, tls.From.Obj.Ref(objects.Join(tls.Path, "mode")))
+		d.By = append(d.By, rule.Refs()...)
+		prefix := tls.Reason
+		// buildUpstreamClusterTLSContext: a credentialName (not a ConfigMap) in a
+		// rule without workloadSelector is dropped for sidecars: SIMPLE and MUTUAL
+		// then get no TLS context at all.
+		if s.CredentialName != "" && !strings.HasPrefix(s.CredentialName, "configmap://") && sc.Kind == ProxySidecar && !rule.HasWorkloadSelector &&
+			(s.Mode == networking.ClientTLSSettings_SIMPLE || s.Mode == networking.ClientTLSSettings_MUTUAL) {
+			d.Mode = TLSPlaintext
+			d.Reason = fmt.Sprintf("%s, but with credentialName %q in a rule without workloadSelector a sidecar gets no TLS context (Istio drops it so that every sidecar does not need the secret): plaintext", prefix, s.CredentialName)
+			d.By = append(d.By, tls.From.Obj.Ref(objects.Join(tls.Path, "credentialName")))
+			return d
+		}
+		sanField := objects.Join(tls.Path, "subjectAltNames")
+		switch s.Mode {
+		case networking.ClientTLSSettings_DISABLE:
+			d.Mode = TLSPlaintext
+			d.Reason = prefix + ": the client sends plaintext to every endpoint"
+		case networking.ClientTLSSettings_SIMPLE:
+			d.Mode, d.SNI = TLSSimple, s.Sni
+			d.Reason = prefix + ": the client originates TLS without a client certificate"
+			if len(s.SubjectAltNames) > 0 {
+				d.SANs = append([]string(nil), s.SubjectAltNames...)
+				r := tls.From.Obj.Ref(sanField)
+				d.SANsFrom = &r
+			}
+		case networking.ClientTLSSettings_MUTUAL:
+			d.Mode, d.SNI = TLSMutualUser, s.Sni
+			d.Reason = prefix + ": the client originates TLS with the certificates the rule names (not the mesh identity)"
+			if len(s.SubjectAltNames) > 0 {
+				d.SANs = append([]string(nil), s.SubjectAltNames...)
+				r := tls.From.Obj.Ref(sanField)
+				d.SANsFrom = &r
+			}
+		case networking.ClientTLSSettings_ISTIO_MUTUAL:
+			// One transport socket for the cluster: mTLS to every endpoint, with or
+			// without a sidecar. SNI: the rule's, else outbound_.<port>_.<subset>_.<host>;
+			// SANs: the rule's, else the service accounts of the service.
+			d.Mode = TLSMutualIstio
+			d.SNI = s.Sni
+			if d.SNI == "" {
+				d.SNI = defaultSNI
+			}
+			if s.SubjectAltNames != nil {
+				d.SANs = append([]string(nil), s.SubjectAltNames...)
+				r := tls.From.Obj.Ref(sanField)
+				d.SANsFrom = &r
+			} else {
+				d.SANs = e.secServiceInfo(svc).sans
+			}
+			d.Reason = prefix + ": Istio mTLS to every endpoint, with or without a sidecar"
+		}
+		return d
+	}
+
+	// No TLS from a DestinationRule: auto mTLS.
+	why := "no DestinationRule applies"
+	if rule != nil {
+		why = tls.Reason
+		d.By = append(d.By, rule.Refs()...)
+		if tls.From != nil {
+			d.By = append(d.By, tls.Ref())
+		}
+	}
+	if !e.X.Mesh.EnableAutoMtls {
+		d.Mode = TLSPlaintext
+		d.Reason = why + ", and auto mTLS is off (enableAutoMtls: false): plaintext"
+		if src := e.X.Mesh.Source; src != nil {
+			d.By = append(d.By, src.Ref("data.mesh"))
+		}
+		return d
+	}
+	d.Auto = true
+	d.AssumeKey(e.X, mesh.AssumeAutoMTLS)
+	if svc.Type == "ExternalName" && svc.ExternalName != "" {
+		// An ExternalName Service is MeshExternal: BestEffortInferServiceMTLSMode
+		// is MTLSUnknown, and buildUpstreamTLSSettings sets no TLS.
+		d.Auto = false
+		d.Mode = TLSPlaintext
+		d.Reason = why + fmt.Sprintf(", and %s is an ExternalName Service (outside the mesh): auto mTLS does not apply, plaintext", svc.Key())
+		d.By = append(d.By, svc.Obj.Ref("spec.externalName"))
+		return d
+	}
+
+	// The policies that decide passthrough: the top-level (or subset) policy for
+	// the service mode, the port-level resolved one for the cluster type.
+	var modeTP, clusterTP *networking.TrafficPolicy
+	if rule != nil {
+		modeTP = rule.TrafficPolicy
+		clusterTP = rule.TrafficPolicy
+		if _, pl := drPortLevel(rule.TrafficPolicy, port); pl != nil {
+			clusterTP = &networking.TrafficPolicy{LoadBalancer: pl.LoadBalancer}
+		}
+		if subset != "" {
+			if s, ok := rule.Subset(subset); ok {
+				modeTP = s.TrafficPolicy
+				if s.TrafficPolicy.GetLoadBalancer() != nil {
+					clusterTP = s.TrafficPolicy
+				}
+			}
+		}
+	}
+	svcMode, sd := e.secServiceMode(svc, port, modeTP)
+	d.By = append(d.By, sd.By...)
+	for _, a := range sd.Assumptions {
+		d.Assume(a)
+	}
+	if svcMode == ModeDisable {
+		d.Mode = TLSPlaintext
+		d.Reason = fmt.Sprintf("%s; auto mTLS infers the service mode DISABLE (%s), so the client sends plaintext to every endpoint, whatever their own policies", why, sd.Reason)
+		return d
+	}
+	if svc.Headless || drLBPassthrough(clusterTP) {
+		// ORIGINAL_DST clusters keep one mTLS socket (applyUpstreamTLSSettings):
+		// mTLS to every endpoint once the service mode allows it.
+		d.Mode = TLSMutualIstio
+		d.SNI, d.SANs = defaultSNI, e.secServiceInfo(svc).sans
+		d.Reason = fmt.Sprintf("%s; %s is a passthrough (ORIGINAL_DST) service whose endpoints all have a sidecar, and the service mode is %s (%s): auto mTLS sends Istio mTLS to every endpoint", why, svc.Key(), svcMode, sd.Reason)
+		return d
+	}
+	if ep == nil {
+		d.Reason = fmt.Sprintf("%s; auto mTLS: Istio mTLS to endpoints whose pods are labelled security.istio.io/tlsMode=istio (a sidecar) and whose port is not DISABLE, plaintext to the others", why)
+		return d
+	}
+	// Per endpoint (mtls_checker.go checkMtlsEnabled and the tlsMode-istio
+	// transport socket match).
+	tlsMode, tlsRef := e.secEndpointTLSMode(ep)
+	if tlsMode != "istio" {
+		d.Mode = TLSPlaintext
+		switch {
+		case tlsRef != nil:
+			d.Reason = fmt.Sprintf("%s; auto mTLS: the pods of %s are labelled security.istio.io/tlsMode=%s (not istio), so the client sends plaintext", why, ep.Key(), tlsMode)
+			d.By = append(d.By, *tlsRef)
+		case e.Sidecar(ep).Kind == ProxyGateway:
+			d.Reason = fmt.Sprintf("%s; auto mTLS: %s is a gateway, whose pods carry no security.istio.io/tlsMode=istio label, so the client sends plaintext", why, ep.Key())
+		default:
+			d.Reason = fmt.Sprintf("%s; auto mTLS: %s has no sidecar (no security.istio.io/tlsMode=istio label), so the client sends plaintext", why, ep.Key())
+		}
+		return d
+	}
+	if rule != nil {
+		if mode, src := rule.endpointTLSMode(port, subset); mode != nil {
+			// The EDS checker reads the rule's tls differently from the cluster
+			// (a port-level entry without tls does not clear it there).
+			d.By = append(d.By, src.Ref())
+			if *mode == networking.ClientTLSSettings_ISTIO_MUTUAL {
+				d.Mode, d.SNI, d.SANs = TLSMutualIstio, defaultSNI, e.secServiceInfo(svc).sans
+				d.Reason = fmt.Sprintf("%s; auto mTLS: the endpoint metadata keeps tlsMode=istio because the rule's %s is ISTIO_MUTUAL (mtls_checker.go), so %s gets Istio mTLS", why, src.Path, ep.Key())
+			} else {
+				d.Mode = TLSPlaintext
+				d.Reason = fmt.Sprintf("%s; auto mTLS: the rule's %s is %s, which makes the endpoint metadata drop tlsMode (mtls_checker.go), so %s gets plaintext", why, src.Path, mode.String(), ep.Key())
+			}
+			return d
+		}
+	}
+	sm := e.ServerMTLS(ep, targetPort)
+	if sm.Mode == ModeDisable {
+		d.Mode = TLSPlaintext
+		d.Reason = fmt.Sprintf("%s; auto mTLS: %s has a sidecar but its port %d is DISABLE (%s), so the client sends plaintext", why, ep.Key(), targetPort, sm.Reason)
+		d.By = append(d.By, sm.By...)
+		for _, a := range sm.Assumptions {
+			d.Assume(a)
+		}
+		return d
+	}
+	d.Mode, d.SNI, d.SANs = TLSMutualIstio, defaultSNI, e.secServiceInfo(svc).sans
+	d.Reason = fmt.Sprintf("%s; auto mTLS: %s has a sidecar (security.istio.io/tlsMode=istio) and its port %d is not DISABLE, so the client sends Istio mTLS", why, ep.Key(), targetPort)
+	return d
+}
+
+// drLBPassthrough reports loadBalancer.simple: PASSTHROUGH.
+func drLBPassthrough(tp *networking.TrafficPolicy) bool {
+	return tp.GetLoadBalancer().GetSimple() == networking.LoadBalancerSettings_PASSTHROUGH
+}
+
+// secServiceMode is BestEffortInferServiceMTLSMode (push_context.go): for a
+// passthrough service (headless, or loadBalancer PASSTHROUGH) DISABLE when it
+// has no endpoint or any endpoint is tlsMode "disabled"; then the namespace (or
+// mesh) mode of the service's namespace (NamespaceMTLS); else PERMISSIVE —
+// never unknown for a Service in the mesh.
+func (e *Engine) secServiceMode(svc *mesh.Service, port int32, tp *networking.TrafficPolicy) (string, Decision) {
+	var d Decision
+	if svc.Headless || drLBPassthrough(tp) {
+		info := e.secServiceInfo(svc)
+		if len(info.endpoints) == 0 {
+			d.Reason = fmt.Sprintf("the passthrough service %s has no endpoints", svc.Key())
+			d.By = append(d.By, svc.Obj.Ref("spec.selector"))
+			return ModeDisable, d
+		}
+		for _, w := range info.endpoints {
+			if m, _ := e.secEndpointTLSMode(w); m == "disabled" {
+				d.Reason = fmt.Sprintf("%s, an endpoint of the passthrough service %s, has no sidecar", w.Key(), svc.Key())
+				d.By = append(d.By, svc.Obj.Ref("spec.selector"))
+				return ModeDisable, d
+			}
+		}
+	}
+	nm := e.NamespaceMTLS(svc.Namespace)
+	if nm.Mode != "" {
+		return nm.Mode, nm.Decision
+	}
+	d = nm.Decision
+	d.Reason = fmt.Sprintf("%s, so auto mTLS falls back to PERMISSIVE", nm.Reason)
+	return ModePermissive, d
+}
+
+// secServiceInfo returns the endpoints of a Service and their identities:
+// PushContext.ServiceAccounts, the sorted spiffe URIs of the service accounts
+// of its endpoints (push_context.go addServiceAccounts).
+func (e *Engine) secServiceInfo(svc *mesh.Service) *secServiceInfo {
+	if si, ok := e.sec.svcInfo[svc]; ok {
+		return si
+	}
+	si := &secServiceInfo{endpoints: e.X.Select(svc.Namespace, svc.Selector)}
+	seen := map[string]bool{}
+	for _, w := range si.endpoints {
+		id := e.Identity(w)
+		if !seen[id] {
+			seen[id] = true
+			si.sans = append(si.sans, id)
+		}
+	}
+	sort.Strings(si.sans)
+	si.sans = si.sans[:len(si.sans):len(si.sans)]
+	if e.sec.svcInfo == nil {
+		e.sec.svcInfo = map[*mesh.Service]*secServiceInfo{}
+	}
+	e.sec.svcInfo[svc] = si
+	return si
+}
+
+// AcceptDecision says whether an endpoint accepts what the client sends.
+type AcceptDecision struct {
+	Accepted bool `json:"accepted"`
+	// Cause is one of the Cause* codes when not accepted.
+	Cause string `json:"cause,omitempty"`
+	// Security is what the connection carries when accepted: "mtls",
+	// "plaintext" or "tls".
+	Security string `json:"security,omitempty"`
+	Decision
+}
+
+// ServerAccepts decides whether endpoint accepts, on targetPort, what the
+// client sends (tls), for protocol "http" (also http2, grpc) or "tcp":
+// the inbound filter chains per PeerAuthentication mode
+// (pilot/pkg/networking/core/filterchain_options.go getFilterChainMatchOptions;
+// the matrix of sidecar_simulation_test.go TestInbound, ISTIO-SEMANTICS.md
+// §5.1, §5.3) and the client's SAN verification (§3.6).
+func (e *Engine) ServerAccepts(endpoint *mesh.Workload, targetPort int32, tls ClientTLSDecision, protocol string) AcceptDecision {
+	var d AcceptDecision
+	if endpoint == nil {
+		d.Reason = "no endpoint"
+		return d
+	}
+	sc := e.Sidecar(endpoint)
+	isHTTP := false
+	switch strings.ToLower(protocol) {
+	case "http", "http2", "grpc", "grpc-web", "h2c":
+		isHTTP = true
+	}
+	accept := func(sec, reason string) AcceptDecision {
+		d.Accepted, d.Security, d.Reason = true, sec, reason
+		return d
+	}
+	reject := func(cause, reason string) AcceptDecision {
+		d.Accepted, d.Cause, d.Reason = false, cause, reason
+		return d
+	}
+	if tls.Mode == "" {
+		d.Reason = "the client's TLS is unknown"
+		return d
+	}
+
+	// A gateway's listeners follow its Gateway servers, not PeerAuthentication.
+	if sc.Kind == ProxyGateway {
+		d.By = append(d.By, sc.By...)
+		if tls.Mode == TLSPlaintext {
+			return accept(TLSPlaintext, fmt.Sprintf("%s is a gateway: callers reach its listener in plaintext (PeerAuthentication does not apply to gateways; its Gateway servers decide TLS)", endpoint.Key()))
+		}
+		d.Assume(fmt.Sprintf("the Gateway server of %s on port %d is assumed to accept what the client sends; Gateway server TLS is not checked for calls into a gateway", endpoint.Key(), targetPort))
+		return accept(secWire(tls.Mode), fmt.Sprintf("%s is a gateway: what it accepts on port %d is decided by its Gateway server's tls, not by PeerAuthentication", endpoint.Key(), targetPort))
+	}
+
+	// No sidecar: the bytes reach the application as sent.
+	if !sc.HasProxy {
+		d.By = append(d.By, sc.By...)
+		if sc.Ambient {
+			d.Assume(secAmbientAssumption)
+		}
+		switch tls.Mode {
+		case TLSPlaintext:
+			return accept(TLSPlaintext, fmt.Sprintf("%s has no sidecar: the application receives plaintext", endpoint.Key()))
+		case TLSMutualIstio:
+			d.By = append(d.By, tls.By...)
+			return reject(CauseMTLSToNonMesh, fmt.Sprintf("the client sends Istio mTLS but %s has no sidecar to terminate it: the TLS handshake fails (WRONG_VERSION_NUMBER against a plaintext application)", endpoint.Key()))
+		default:
+			d.Assume(fmt.Sprintf("the application of %s terminates TLS itself on port %d", endpoint.Key(), targetPort))
+			return accept(TLSSimple, fmt.Sprintf("%s has no sidecar: the application itself must terminate the client's TLS", endpoint.Key()))
+		}
+	}
+
+	mt := e.ServerMTLS(endpoint, targetPort)
+	d.By = append(d.By, mt.By...)
+	for _, a := range mt.Assumptions {
+		d.Assume(a)
+	}
+	if sc.Ambient {
+		d.Assume(secAmbientAssumption)
+	}
+	mode := mt.Mode
+	switch tls.Mode {
+	case TLSMutualIstio:
+		if mode == ModeDisable {
+			d.By = append(d.By, tls.By...)
+			return reject(CauseMTLSToNonMesh, fmt.Sprintf("the client sends Istio mTLS but port %d of %s is DISABLE: the sidecar only has a plaintext chain there and passes the TLS bytes to the application (%s)", targetPort, endpoint.Key(), mt.Reason))
+		}
+		if len(tls.SANs) > 0 {
+			id := e.Identity(endpoint)
+			found := false
+			for _, s := range tls.SANs {
+				if s == id {
+					found = true
+					break
+				}
+			}
+			if !found {
+				if tls.SANsFrom != nil {
+					d.By = append([]objects.Ref{*tls.SANsFrom}, d.By...)
+				}
+				return reject(CauseSANMismatch, fmt.Sprintf("the client verifies the server certificate against %s, but %s presents %s: CERTIFICATE_VERIFY_FAILED", strings.Join(tls.SANs, ", "), endpoint.Key(), id))
+			}
+		}
+		return accept(TLSMutualIstio, fmt.Sprintf("port %d of %s is %s and the client sends Istio mTLS: the sidecar terminates it (%s)", targetPort, endpoint.Key(), mode, mt.Reason))
+	case TLSPlaintext:
+		if mode == ModeStrict {
+			d.By = append(d.By, tls.By...)
+			return reject(CausePlaintextToStrict, fmt.Sprintf("the client sends plaintext but port %d of %s is STRICT: no filter chain accepts it and the connection is closed (%s)", targetPort, endpoint.Key(), mt.Reason))
+		}
+		return accept(TLSPlaintext, fmt.Sprintf("port %d of %s is %s: it accepts plaintext (%s)", targetPort, endpoint.Key(), mode, mt.Reason))
+	default: // TLS originated by the client itself (SIMPLE or MUTUAL)
+		d.By = append(d.By, tls.By...)
+		switch {
+		case mode == ModeStrict:
+			return reject(CauseTLSToSidecar, fmt.Sprintf("the client originates its own TLS (DestinationRule %s) but port %d of %s is STRICT, which requires a client certificate issued by the mesh: the handshake fails (%s)", secDRModeName(tls.Mode), targetPort, endpoint.Key(), mt.Reason))
+		case isHTTP:
+			return reject(CauseTLSToSidecar, fmt.Sprintf("the client originates its own TLS (DestinationRule %s) to the HTTP port %d of %s (%s): the sidecar has no filter chain that takes non-Istio TLS on an HTTP port", secDRModeName(tls.Mode), targetPort, endpoint.Key(), mode))
+		default:
+			d.Assume(fmt.Sprintf("the application of %s terminates TLS itself on port %d", endpoint.Key(), targetPort))
+			return accept(TLSSimple, fmt.Sprintf("port %d of %s is %s: the sidecar passes the client's own TLS through to the application on this TCP port", targetPort, endpoint.Key(), mode))
+		}
+	}
+}
+
+// secWire maps a client mode to what the connection carries.
+func secWire(mode string) string {
+	switch mode {
+	case TLSMutualIstio, TLSPlaintext:
+		return mode
+	}
+	return TLSSimple
+}
+
+func secDRModeName(mode string) string {
+	if mode == TLSMutualUser {
+		return "MUTUAL"
+	}
+	return "SIMPLE"
+}

@@ -1,0 +1,165 @@
+package trace
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"sigs.k8s.io/yaml"
+
+	"github.com/meshdoctor/meshdoctor/internal/mesh"
+	"github.com/meshdoctor/meshdoctor/internal/objects"
+)
+
+// Change replaces an existing object by a modified copy, or adds a new one.
+type Change struct {
+	// Old is the object replaced (nil for an addition).
+	Old *objects.Object
+	// New is the replacement or the added object.
+	New *objects.Object
+}
+
+// Apply returns objs with the changes applied: replacements keep their place,
+// additions go last.
+func Apply(objs []*objects.Object, changes []Change) []*objects.Object {
+	repl := map[*objects.Object]*objects.Object{}
+	var adds []*objects.Object
+	for _, c := range changes {
+		if c.Old != nil {
+			if c.New != nil {
+				c.New.Seq = c.Old.Seq
+			}
+			repl[c.Old] = c.New
+		} else {
+			c.New.Seq = len(objs) + len(adds)
+			adds = append(adds, c.New)
+		}
+	}
+	out := make([]*objects.Object, 0, len(objs)+len(adds))
+	for _, o := range objs {
+		if n, ok := repl[o]; ok {
+			if n != nil {
+				out = append(out, n)
+			}
+			continue
+		}
+		out = append(out, o)
+	}
+	return append(out, adds...)
+}
+
+// Rebuild indexes objs as x was indexed.
+func Rebuild(x *mesh.Index, objs []*objects.Object) *mesh.Index {
+	return mesh.Build(objs, mesh.Options{})
+}
+
+// copyObject returns a deep copy of o whose Typed can be modified.
+func copyObject(o *objects.Object) *objects.Object {
+	c := *o
+	if ro, ok := o.Typed.(runtime.Object); ok {
+		c.Typed = ro.DeepCopyObject()
+	}
+	return &c
+}
+
+// newObject wraps a typed object built by a fix. It has no source position: it
+// does not exist yet.
+func newObject(apiVersion, kind, ns, name string, typed any) *objects.Object {
+	return &objects.Object{APIVersion: apiVersion, Kind: kind, Namespace: ns, Name: name, Typed: typed,
+		Pos: objects.Pos{File: "(proposed)"}}
+}
+
+// patchYAML renders the change as YAML an operator can apply: a whole object for
+// an addition; for a modification, a strategic merge patch (Kubernetes kinds,
+// `kubectl patch --type strategic`) or a JSON merge patch (Istio kinds,
+// `kubectl patch --type merge`), headed by the object's identity.
+func patchYAML(c Change) (string, error) {
+	newJSON, err := json.Marshal(c.New.Typed)
+	if err != nil {
+		return "", err
+	}
+	if c.Old == nil {
+		var m map[string]any
+		if err := json.Unmarshal(newJSON, &m); err != nil {
+			return "", err
+		}
+		m["apiVersion"], m["kind"] = c.New.APIVersion, c.New.Kind
+		cleanMeta(m)
+		b, err := yaml.Marshal(m)
+		return string(b), err
+	}
+	oldJSON, err := json.Marshal(c.Old.Typed)
+	if err != nil {
+		return "", err
+	}
+	var patch []byte
+	if strings.Contains(c.Old.APIVersion, "istio.io") {
+		patch, err = jsonpatch.CreateMergePatch(oldJSON, newJSON)
+	} else {
+		patch, err = strategicpatch.CreateTwoWayMergePatch(oldJSON, newJSON, c.Old.Typed)
+	}
+	if err != nil {
+		return "", err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(patch, &m); err != nil {
+		return "", err
+	}
+	dropDirectives(m)
+	md, _ := m["metadata"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+	}
+	md["name"] = c.Old.Name
+	if c.Old.Namespace != "" {
+		md["namespace"] = c.Old.Namespace
+	}
+	m["metadata"] = md
+	m["apiVersion"], m["kind"] = c.Old.APIVersion, c.Old.Kind
+	b, err := yaml.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	kind := "strategic"
+	if strings.Contains(c.Old.APIVersion, "istio.io") {
+		kind = "merge"
+	}
+	return fmt.Sprintf("# kubectl patch --type %s, on %s\n%s", kind, c.Old.Pos.String(), b), nil
+}
+
+func cleanMeta(m map[string]any) {
+	md, _ := m["metadata"].(map[string]any)
+	if md == nil {
+		return
+	}
+	delete(md, "creationTimestamp")
+	if len(md) == 0 {
+		delete(m, "metadata")
+	}
+	if st, ok := m["status"].(map[string]any); ok && len(st) == 0 {
+		delete(m, "status")
+	}
+}
+
+// dropDirectives removes the $setElementOrder directives of a strategic merge
+// patch: kubectl does not need them to apply the patch, and a reader does not
+// either.
+func dropDirectives(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, c := range t {
+			if strings.HasPrefix(k, "$setElementOrder/") {
+				delete(t, k)
+				continue
+			}
+			dropDirectives(c)
+		}
+	case []any:
+		for _, c := range t {
+			dropDirectives(c)
+		}
+	}
+}

@@ -1,0 +1,277 @@
+package trace
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/meshdoctor/meshdoctor/internal/mesh"
+	"github.com/meshdoctor/meshdoctor/internal/objects"
+	"github.com/meshdoctor/meshdoctor/internal/resolve"
+)
+
+// Options refine a trace.
+type Options struct {
+	Method  string
+	Headers map[string]string
+	// Gateway is NS/NAME of the gateway an external client enters through
+	// (default: the ingress gateway).
+	Gateway string
+	// NoFixes skips the search for fixes (used when verifying a fix).
+	NoFixes bool
+}
+
+// request is the trace's working state.
+type request struct {
+	e        *resolve.Engine
+	t        *Trace
+	tgt      Target
+	opts     Options
+	client   *mesh.Workload
+	sidecar  resolve.SidecarDecision
+	external bool
+	// decided along the way
+	svc      *mesh.Service
+	port     *mesh.ServicePort
+	host     string
+	subset   string
+	http     bool
+	viaProxy bool
+	failed   *failure
+	assumed  []string
+}
+
+// failure is the first failing hop: it decides the verdict.
+type failure struct {
+	cause    string
+	endpoint *mesh.Workload
+	port     int32
+	detail   string
+	// inputs for fixes
+	listen  *resolve.ListenDecision
+	target  *resolve.TargetPortDecision
+	tls     *resolve.ClientTLSDecision
+	accept  *resolve.AcceptDecision
+	authz   *resolve.AuthzDecision
+	dr      *resolve.DRDecision
+	mtlsDec *resolve.MTLSDecision
+}
+
+// Run traces one request from FROM (NAMESPACE/WORKLOAD or "external") to TO (a
+// URL or HOST:PORT). An error means FROM or TO could not be resolved.
+func Run(e *resolve.Engine, from, to string, opts Options) (*Trace, error) {
+	tgt, err := ParseTarget(to)
+	if err != nil {
+		return nil, err
+	}
+	r := &request{e: e, tgt: tgt, opts: opts, t: &Trace{From: from, To: to, Hops: []Hop{}, Assumptions: []string{}, Fixes: []Fix{}}}
+	if err := r.resolveClient(from); err != nil {
+		return nil, err
+	}
+	if err := r.route(); err != nil {
+		return nil, err
+	}
+	if r.failed == nil {
+		r.destination()
+	}
+	r.verdict()
+	if !opts.NoFixes && r.failed != nil {
+		r.t.Fixes = r.fixes()
+	}
+	r.t.Assumptions = resolve.SortedAssumptions(append(r.t.Assumptions, r.assumed...))
+	return r.t, nil
+}
+
+func (r *request) hop(step, status, detail string, d resolve.Decision) {
+	by := []objects.Ref{}
+	seen := map[objects.Ref]bool{}
+	for _, ref := range d.By {
+		if !seen[ref] {
+			seen[ref] = true
+			by = append(by, ref)
+		}
+	}
+	r.t.Hops = append(r.t.Hops, Hop{Step: step, Status: status, Detail: detail, Objects: by})
+	r.assumed = append(r.assumed, d.Assumptions...)
+}
+
+func (r *request) resolveClient(from string) error {
+	x := r.e.X
+	if from == External {
+		r.external = true
+		gw, err := r.findGateway()
+		if err != nil {
+			return err
+		}
+		r.client = gw
+	} else {
+		w, err := FindWorkload(x, from)
+		if err != nil {
+			return err
+		}
+		r.client = w
+	}
+	r.sidecar = r.e.Sidecar(r.client)
+	r.viaProxy = r.sidecar.HasProxy
+	c := r.client
+	var detail string
+	switch {
+	case r.external:
+		detail = fmt.Sprintf("an external client enters through the gateway %s (identity %s)", c.Key(), r.e.Identity(c))
+	case r.sidecar.Kind == "gateway":
+		detail = fmt.Sprintf("%s is an Istio gateway proxy (identity %s)", c.Key(), r.e.Identity(c))
+	case r.sidecar.HasProxy:
+		detail = fmt.Sprintf("%s %s has an Istio sidecar (identity %s)", c.Kind, c.Key(), r.e.Identity(c))
+	default:
+		detail = fmt.Sprintf("%s %s has no sidecar: it sends plaintext and no VirtualService applies to it", c.Kind, c.Key())
+	}
+	if r.sidecar.Reason != "" {
+		detail += ": " + r.sidecar.Reason
+	}
+	r.hop("client", HopInfo, detail, r.sidecar.Decision)
+	return nil
+}
+
+// findGateway picks the gateway an external client enters through.
+func (r *request) findGateway() (*mesh.Workload, error) {
+	x := r.e.X
+	if r.opts.Gateway != "" {
+		return FindWorkload(x, r.opts.Gateway)
+	}
+	var found []*mesh.Workload
+	for _, w := range x.Workloads {
+		if w.Labels["istio"] == "ingressgateway" {
+			found = append(found, w)
+		}
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("no ingress gateway (a workload labelled istio=ingressgateway) in the input; name one with --gateway NS/NAME")
+	}
+	sort.SliceStable(found, func(i, j int) bool {
+		// the root namespace's gateway first, as the default install has it
+		return found[i].Namespace == x.Mesh.RootNamespace && found[j].Namespace != x.Mesh.RootNamespace
+	})
+	return found[0], nil
+}
+
+func (r *request) fail(cause string, f *failure) {
+	if r.failed != nil {
+		return
+	}
+	if f == nil {
+		f = &failure{}
+	}
+	f.cause = cause
+	r.failed = f
+}
+
+func (r *request) route() error {
+	req := resolve.Request{
+		Scheme:  r.tgt.Scheme,
+		Host:    r.tgt.Host,
+		Port:    r.tgt.Port,
+		Path:    r.tgt.Path,
+		Method:  r.opts.Method,
+		Headers: r.opts.Headers,
+	}
+	if req.Method == "" {
+		req.Method = "GET"
+	}
+	if h, ok := r.opts.Headers["Host"]; ok {
+		req.Host = h
+	}
+	var rd resolve.RouteDecision
+	switch {
+	case r.sidecar.Kind == "gateway":
+		rd = r.e.RouteFromGateway(r.client, req)
+	case r.sidecar.HasProxy:
+		rd = r.e.RouteFromSidecar(r.client, req)
+	default:
+		// No proxy: the application resolves the name with DNS and connects
+		// through kube-proxy; no VirtualService or DestinationRule applies.
+		svc, fqdn, d := r.e.ResolveHost(r.client.Namespace, r.tgt.Host)
+		if svc == nil {
+			r.hop("route", HopFail, fmt.Sprintf("%s does not resolve to a Service in the input", r.tgt.Host), d)
+			r.fail(CauseUnknownHost, &failure{detail: d.Reason})
+			return nil
+		}
+		port, err := r.servicePort(svc, r.tgt.Port)
+		if err != nil {
+			r.hop("route", HopFail, err.Error(), d)
+			r.fail(CauseUnknownHost, &failure{detail: err.Error()})
+			return nil
+		}
+		r.svc, r.port, r.host = svc, port, fqdn
+		r.http = isHTTP(port, r.tgt.Scheme)
+		r.hop("route", HopOK, fmt.Sprintf("DNS resolves %s to Service %s; kube-proxy picks a pod (no proxy, so no routing rules)", r.tgt.Host, svc.Key()), d)
+		return nil
+	}
+	if !rd.Matched {
+		cause := CauseNoRoute
+		if rd.UnknownHost {
+			cause = CauseUnknownHost
+		}
+		r.hop("route", HopFail, rd.Reason, rd.Decision)
+		r.fail(cause, &failure{detail: rd.Reason})
+		return nil
+	}
+	if len(rd.Destinations) == 0 || rd.Service == nil {
+		r.hop("route", HopFail, rd.Reason, rd.Decision)
+		r.fail(CauseUnknownHost, &failure{detail: rd.Reason})
+		return nil
+	}
+	r.hop("route", HopOK, rd.Reason, rd.Decision)
+	dest := rd.Destinations[0]
+	r.svc, r.host, r.subset = rd.Service, dest.Host, dest.Subset
+	p := dest.Port
+	if p == 0 {
+		p = r.tgt.Port
+	}
+	port, err := r.servicePort(rd.Service, p)
+	if err != nil {
+		r.hop("destination", HopFail, err.Error(), resolve.Decision{By: []objects.Ref{rd.Service.Obj.Ref("spec.ports")}})
+		r.fail(CauseUnknownHost, &failure{detail: err.Error()})
+		return nil
+	}
+	r.port = port
+	r.http = rd.HTTP || isHTTP(port, r.tgt.Scheme)
+	return nil
+}
+
+// servicePort finds the service port a request on port p uses (0: the only port).
+func (r *request) servicePort(svc *mesh.Service, p int32) (*mesh.ServicePort, error) {
+	if p == 0 {
+		if len(svc.Ports) == 1 {
+			return &svc.Ports[0], nil
+		}
+		return nil, fmt.Errorf("Service %s has %d ports: say which one (HOST:PORT)", svc.Key(), len(svc.Ports))
+	}
+	if sp := svc.Port(p); sp != nil {
+		return sp, nil
+	}
+	var ports []string
+	for _, sp := range svc.Ports {
+		ports = append(ports, fmt.Sprint(sp.Port))
+	}
+	return nil, fmt.Errorf("Service %s has no port %d (ports: %s)", svc.Key(), p, strings.Join(ports, ", "))
+}
+
+// isHTTP says whether a service port carries HTTP: Istio's protocol selection
+// from the port name prefix or appProtocol (https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/);
+// an unnamed port is sniffed, which detects HTTP when the client speaks it.
+func isHTTP(p *mesh.ServicePort, scheme string) bool {
+	proto := strings.ToLower(p.AppProtocol)
+	if proto == "" {
+		proto = strings.ToLower(p.Name)
+		if i := strings.IndexByte(proto, '-'); i >= 0 {
+			proto = proto[:i]
+		}
+	}
+	switch proto {
+	case "http", "http2", "grpc", "grpc-web", "h2c", "kubernetes.io/h2c", "kubernetes.io/ws", "kubernetes.io/wss":
+		return true
+	case "tcp", "tls", "https", "mongo", "mysql", "redis":
+		return false
+	}
+	return scheme == "http" || scheme == "https"
+}
