@@ -2,14 +2,14 @@ package load
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
-	"sort"
+	"runtime"
 	"strings"
+	"sync"
 
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
+	yaml "go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sigsjson "sigs.k8s.io/json"
 
@@ -46,7 +46,9 @@ type Result struct {
 	Errors []Error
 	// Warnings do not stop a document from loading (unknown fields, ...).
 	Warnings []Error
-	// Skipped counts documents of kinds meshdoctor does not read, by "apiVersion/Kind".
+	// Skipped counts documents of kinds meshdoctor does not read, by
+	// "apiVersion/Kind" ("v1/Secret", "cert-manager.io/v1/Certificate"; Helm
+	// hooks as "batch/v1/Job (helm hook)").
 	Skipped map[string]int
 	// Files and Documents count what was read.
 	Files     int
@@ -60,6 +62,10 @@ func (r *Result) skip(apiVersion, kind string) {
 	r.Skipped[apiVersion+"/"+kind]++
 }
 
+func (r *Result) errorf(file string, line int, object, format string, args ...any) {
+	r.Errors = append(r.Errors, Error{File: file, Line: line, Object: object, Msg: fmt.Sprintf(format, args...)})
+}
+
 // SkippedTotal is the number of skipped documents.
 func (r *Result) SkippedTotal() int {
 	n := 0
@@ -71,105 +77,274 @@ func (r *Result) SkippedTotal() int {
 
 // Decode reads every document of a YAML or JSON stream (multi-document YAML,
 // kind: List) into r. name is the file name used in positions and messages.
+// Documents of a large stream are decoded in parallel; the result is the same,
+// in the same order, as decoding them one by one.
 func Decode(name string, data []byte, r *Result) {
 	r.Files++
-	for _, c := range splitDocuments(data) {
-		decodeChunk(name, c, r)
+	chunks := splitDocuments(normalizeEncoding(data))
+	workers := runtime.GOMAXPROCS(0)
+	if workers == 1 || len(data) < parallelBytes || len(chunks) < 2*workers {
+		for _, c := range chunks {
+			decodeChunk(name, c, r)
+		}
+		return
+	}
+	// Batches of about parallelBytes, handed out in order to the workers.
+	var batches [][]chunk
+	for i, size := 0, 0; i < len(chunks); i++ {
+		if len(batches) == 0 || size >= parallelBytes/4 {
+			batches = append(batches, nil)
+			size = 0
+		}
+		batches[len(batches)-1] = append(batches[len(batches)-1], chunks[i])
+		size += len(chunks[i].data)
+	}
+	parts := make([]Result, len(batches))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				for _, c := range batches[i] {
+					decodeChunk(name, c, &parts[i])
+				}
+			}
+		}()
+	}
+	for i := range batches {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i := range parts {
+		r.merge(&parts[i])
 	}
 }
 
-func decodeChunk(file string, c chunk, r *Result) {
-	node, perr := parseChunk(c)
-	if perr != nil {
+// parallelBytes is the stream size from which Decode uses every CPU (a
+// variable for tests).
+var parallelBytes = 1 << 20
+
+func decodeChunk(name string, c chunk, r *Result) {
+	lm := newLineMap(c)
+	err := eachDocument(c, lm, func(doc *yaml.Node) { decodeDocument(name, doc, lm, r) })
+	if err != nil {
 		r.Documents++
-		r.Errors = append(r.Errors, Error{File: file, Line: perr.line, Msg: perr.msg})
-		return
+		r.errorf(name, err.line, "", "%s", err.msg)
 	}
-	if node == nil {
-		return // empty document: only comments or whitespace
+}
+
+// merge appends what p read after what r read.
+func (r *Result) merge(p *Result) {
+	for _, o := range p.Objects {
+		o.Seq = len(r.Objects)
+		r.Objects = append(r.Objects, o)
+	}
+	r.Errors = append(r.Errors, p.Errors...)
+	r.Warnings = append(r.Warnings, p.Warnings...)
+	for k, n := range p.Skipped {
+		if r.Skipped == nil {
+			r.Skipped = map[string]int{}
+		}
+		r.Skipped[k] += n
+	}
+	r.Files += p.Files
+	r.Documents += p.Documents
+}
+
+// decodeDocument decodes one parsed YAML document.
+func decodeDocument(file string, doc *yaml.Node, lm lineMap, r *Result) {
+	root := resolve(doc)
+	if root == nil || (root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null") {
+		return // empty document: only comments, whitespace or "null"
 	}
 	r.Documents++
-	conv := newConverter()
-	v, cerr := conv.value(node, "")
-	if cerr != nil {
-		r.Errors = append(r.Errors, Error{File: file, Line: cerr.line, Msg: cerr.msg})
+	if err := aliasCheck(doc, lm); err != nil {
+		r.errorf(file, err.line, "", "%s", err.msg)
 		return
 	}
-	if v == nil {
-		return // "null" document
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		r.Errors = append(r.Errors, Error{File: file, Line: node.Line, Msg: "document is not a mapping (an object with apiVersion and kind)"})
+	if root.Kind != yaml.MappingNode {
+		r.errorf(file, lm.file(root.Line), "", "document is not a mapping (an object with apiVersion and kind)")
 		return
 	}
-	decodeObject(file, node.Line, m, conv.fields, "", r)
+	decodeNode(file, root, newConverter(lm), r)
 }
 
-// decodeObject decodes one object whose fields were recorded under prefix in fields.
-func decodeObject(file string, line int, m map[string]any, fields map[string]int, prefix string, r *Result) {
-	apiVersion, _ := m["apiVersion"].(string)
-	kind, _ := m["kind"].(string)
-	at := func(p string) int { return lineIn(fields, objects.Child(prefix, p), line) }
+// decodeNode decodes the object (or List of objects) n. Kinds meshdoctor does
+// not read, Secrets among them, are counted without converting their content.
+func decodeNode(file string, n *yaml.Node, c *converter, r *Result) {
+	line := c.lm.file(n.Line)
+	ps, perr := c.pairs(n)
+	if perr != nil {
+		r.errorf(file, perr.line, "", "%s", perr.msg)
+		return
+	}
+	get := func(key string) *pair {
+		for i := range ps {
+			if ps[i].key == key {
+				return &ps[i]
+			}
+		}
+		return nil
+	}
+	str := func(key string) (string, bool) {
+		p := get(key)
+		if p == nil {
+			return "", true
+		}
+		v := resolve(p.valueRaw)
+		if v == nil || v.Kind != yaml.ScalarNode || v.ShortTag() == "!!null" {
+			return "", v == nil || v.Kind == yaml.ScalarNode
+		}
+		return v.Value, v.ShortTag() == "!!str"
+	}
+	kind, ok := str("kind")
+	if !ok {
+		r.errorf(file, c.lm.file(get("kind").keyNode.Line), "", "kind must be a string")
+		return
+	}
 	if kind == "" {
-		r.Errors = append(r.Errors, Error{File: file, Line: line, Msg: "document has no kind"})
+		r.errorf(file, line, "", "document has no kind")
+		return
+	}
+	apiVersion, ok := str("apiVersion")
+	if !ok {
+		r.errorf(file, c.lm.file(get("apiVersion").keyNode.Line), "", "apiVersion must be a string")
+		return
+	}
+	if isList(kind, get("items") != nil) {
+		items := get("items")
+		if items == nil {
+			return // an empty List
+		}
+		seq := resolve(items.valueRaw)
+		if seq == nil || (seq.Kind == yaml.ScalarNode && seq.ShortTag() == "!!null") {
+			return
+		}
+		if seq.Kind != yaml.SequenceNode {
+			r.errorf(file, c.lm.file(items.keyNode.Line), "", "items of a %s must be a list", kind)
+			return
+		}
+		for i, it := range seq.Content {
+			itr := resolve(it)
+			if itr == nil || itr.Kind != yaml.MappingNode {
+				r.errorf(file, c.lm.file(it.Line), "", "items[%d] of a %s is not an object", i, kind)
+				continue
+			}
+			decodeNode(file, itr, newConverter(c.lm), r)
+		}
 		return
 	}
 	if apiVersion == "" {
-		r.Errors = append(r.Errors, Error{File: file, Line: line, Msg: fmt.Sprintf("%s has no apiVersion", kind)})
+		r.errorf(file, line, "", "%s has no apiVersion", kind)
 		return
 	}
-	if kind == "List" || (strings.HasSuffix(kind, "List") && m["items"] != nil) {
-		items, ok := m["items"].([]any)
-		if !ok && m["items"] != nil {
-			r.Errors = append(r.Errors, Error{File: file, Line: at("items"), Msg: "items of a List must be a sequence"})
-			return
+	if _, known, _ := lookupKind(apiVersion, kind); !known {
+		r.skip(apiVersion, kind)
+		return
+	}
+	v, cerr := c.value(n, "")
+	if cerr != nil {
+		r.errorf(file, cerr.line, objectName(kind, ps), "%s", cerr.msg)
+		return
+	}
+	decodeObject(file, line, v.(map[string]any), c.fields, r)
+}
+
+// objectName names an object for a message ("Kind ns/name", or "Kind") from its
+// unconverted keys.
+func objectName(kind string, ps []pair) string {
+	var name, ns string
+	for _, p := range ps {
+		md := resolve(p.valueRaw)
+		if p.key != "metadata" || md == nil || md.Kind != yaml.MappingNode {
+			continue
 		}
-		for i, it := range items {
-			p := objects.Index(objects.Child(prefix, "items"), i)
-			im, ok := it.(map[string]any)
-			if !ok {
-				r.Errors = append(r.Errors, Error{File: file, Line: lineIn(fields, p, line), Msg: fmt.Sprintf("items[%d] is not an object", i)})
+		for i := 0; i+1 < len(md.Content); i += 2 {
+			v := resolve(md.Content[i+1])
+			if v == nil || v.Kind != yaml.ScalarNode {
 				continue
 			}
-			decodeObject(file, lineIn(fields, p, line), im, fields, p, r)
+			switch k := md.Content[i].Value; {
+			case k == "name" && name == "":
+				name = v.Value
+			case k == "namespace" && ns == "":
+				ns = v.Value
+			}
 		}
-		return
 	}
+	if name == "" {
+		return kind
+	}
+	return objects.Key{Kind: kind, Namespace: ns, Name: name}.String()
+}
+
+func isList(kind string, hasItems bool) bool {
+	return kind == "List" || (strings.HasSuffix(kind, "List") && hasItems)
+}
+
+// helmHookKinds are the kinds that, as Helm hooks, run to completion and are
+// gone: they are not part of the mesh a release leaves running.
+var helmHookKinds = map[string]bool{"Pod": true, "Job": true}
+
+// decodeObject decodes one object of a kind meshdoctor reads into its typed
+// form. fields gives the line of each field path of m; line is the object's.
+func decodeObject(file string, line int, m map[string]any, fields map[string]int, r *Result) {
+	apiVersion, _ := m["apiVersion"].(string)
+	kind, _ := m["kind"].(string)
+	at := func(p string) int { return lineIn(fields, p, line) }
 	info, known, served := lookupKind(apiVersion, kind)
 	if !known {
 		r.skip(apiVersion, kind)
 		return
 	}
-	name := nestedString(m, "metadata", "name")
-	ns := nestedString(m, "metadata", "namespace")
+	name, _ := nested(m, "metadata", "name").(string)
+	ns, _ := nested(m, "metadata", "namespace").(string)
 	desc := kind
 	if name != "" {
 		desc = objects.Key{Kind: kind, Namespace: ns, Name: name}.String()
 	}
 	if !served {
-		r.Errors = append(r.Errors, Error{File: file, Line: at("apiVersion"), Object: desc,
-			Msg: fmt.Sprintf("apiVersion %q is not served for %s (served: %s)", apiVersion, kind, servedList(info))})
+		r.errorf(file, at("apiVersion"), desc, "apiVersion %q is not served for %s (served: %s)", apiVersion, kind, servedList(info))
 		return
 	}
-	if name == "" {
-		r.Errors = append(r.Errors, Error{File: file, Line: at("metadata"), Object: desc, Msg: "metadata.name is required"})
+	if name == "" && nested(m, "metadata", "name") == nil {
+		r.errorf(file, at("metadata.name"), desc, "metadata.name is required")
 		return
+	}
+	if helmHookKinds[kind] {
+		if hook, ok := nested(m, "metadata", "annotations", "helm.sh/hook").(string); ok && hook != "" {
+			r.skip(apiVersion, kind+" (helm hook)")
+			return
+		}
 	}
 	data, err := json.Marshal(m)
 	if err != nil {
-		r.Errors = append(r.Errors, Error{File: file, Line: line, Object: desc, Msg: err.Error()})
+		r.errorf(file, line, desc, "%s", err)
 		return
 	}
 	typed := info.new()
 	strict, err := sigsjson.UnmarshalStrict(data, typed)
 	if err != nil {
-		p := errorPath(err, m)
-		r.Errors = append(r.Errors, Error{File: file, Line: lineIn(fields, objects.Join(prefix, p), line), Object: desc, Msg: cleanDecodeError(err, p)})
+		path, msg := locate(reflect.TypeOf(typed), m, err)
+		if path != "" {
+			msg = path + ": " + msg
+		}
+		r.errorf(file, at(path), desc, "%s", msg)
 		return
 	}
 	for _, se := range strict {
-		r.Warnings = append(r.Warnings, Error{File: file, Line: line, Object: desc, Msg: se.Error()})
+		msg := se.Error()
+		path := ""
+		if sm := unknownFieldRE.FindStringSubmatch(msg); sm != nil {
+			path = sm[1]
+		}
+		r.Warnings = append(r.Warnings, Error{File: file, Line: at(path), Object: desc, Msg: msg})
+	}
+	for _, path := range unknownProtoFields(typed, m) {
+		r.Warnings = append(r.Warnings, Error{File: file, Line: at(path), Object: desc, Msg: fmt.Sprintf("unknown field %q", path)})
 	}
 	obj := &objects.Object{
 		APIVersion: apiVersion,
@@ -177,7 +352,7 @@ func decodeObject(file string, line int, m map[string]any, fields map[string]int
 		Name:       name,
 		Namespace:  ns,
 		Pos:        objects.Pos{File: file, Line: line},
-		Fields:     sub(fields, prefix),
+		Fields:     fields,
 		Typed:      typed,
 	}
 	if !info.namespaced {
@@ -189,6 +364,8 @@ func decodeObject(file string, line int, m map[string]any, fields map[string]int
 	obj.Seq = len(r.Objects)
 	r.Objects = append(r.Objects, obj)
 }
+
+var unknownFieldRE = regexp.MustCompile(`^unknown field "(.*)"$`)
 
 func servedList(info kindInfo) string {
 	var out []string
@@ -202,21 +379,7 @@ func servedList(info kindInfo) string {
 	return strings.Join(out, ", ")
 }
 
-// sub returns the fields under prefix, with the prefix removed.
-func sub(fields map[string]int, prefix string) map[string]int {
-	if prefix == "" {
-		return fields
-	}
-	out := map[string]int{}
-	for k, v := range fields {
-		if strings.HasPrefix(k, prefix) && len(k) > len(prefix) {
-			rest := strings.TrimPrefix(k[len(prefix):], ".")
-			out[rest] = v
-		}
-	}
-	return out
-}
-
+// lineIn returns the line of path, or of its nearest ancestor with a line, or def.
 func lineIn(fields map[string]int, path string, def int) int {
 	for p := path; p != ""; p = objects.Parent(p) {
 		if l, ok := fields[p]; ok {
@@ -226,125 +389,14 @@ func lineIn(fields map[string]int, path string, def int) int {
 	return def
 }
 
-func nestedString(m map[string]any, keys ...string) string {
+func nested(m map[string]any, keys ...string) any {
 	var cur any = m
 	for _, k := range keys {
 		mm, ok := cur.(map[string]any)
 		if !ok {
-			return ""
+			return nil
 		}
 		cur = mm[k]
 	}
-	s, _ := cur.(string)
-	return s
-}
-
-var quotedRE = regexp.MustCompile(`"([^"]{1,200})"`)
-
-// errorPath finds the field path a decode error is about: the JSON field of a
-// type error, else the first scalar whose value the message quotes (jsonpb, used
-// by Istio's types, names the bad value but not the field: `unknown value
-// "STRICTT" for enum ...`).
-func errorPath(err error, m map[string]any) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		if p := findPathByShape(m, te.Field); p != "" {
-			return p
-		}
-		return te.Field
-	}
-	for _, q := range quotedRE.FindAllStringSubmatch(strings.ReplaceAll(err.Error(), `\"`, ""), -1) {
-		if p := findScalar(m, "", q[1]); p != "" {
-			return p
-		}
-	}
-	return ""
-}
-
-// findPathByShape maps "spec.containers.ports.containerPort" (no indices) to the
-// first concrete path with that shape, e.g. "spec.containers[0].ports[1].containerPort".
-func findPathByShape(v any, shape string) string {
-	want := strings.Split(shape, ".")
-	var walk func(v any, path string, i int) string
-	walk = func(v any, path string, i int) string {
-		switch t := v.(type) {
-		case []any:
-			for j, e := range t {
-				if p := walk(e, objects.Index(path, j), i); p != "" {
-					return p
-				}
-			}
-		case map[string]any:
-			if i == len(want) {
-				return path
-			}
-			if c, ok := t[want[i]]; ok {
-				return walk(c, objects.Child(path, want[i]), i+1)
-			}
-		default:
-			if i == len(want) {
-				return path
-			}
-		}
-		return ""
-	}
-	return walk(v, "", 0)
-}
-
-func findScalar(v any, path, val string) string {
-	switch t := v.(type) {
-	case map[string]any:
-		for _, k := range sortedAnyKeys(t) {
-			if k == "apiVersion" || k == "kind" {
-				continue
-			}
-			if p := findScalar(t[k], objects.Child(path, k), val); p != "" {
-				return p
-			}
-		}
-	case []any:
-		for i, e := range t {
-			if p := findScalar(e, objects.Index(path, i), val); p != "" {
-				return p
-			}
-		}
-	case string:
-		if t == val {
-			return path
-		}
-	}
-	return ""
-}
-
-func sortedAnyKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-var enumRE = regexp.MustCompile(`unknown value "(.*)" for enum ([\w.]+)`)
-
-func cleanDecodeError(err error, path string) string {
-	msg := strings.ReplaceAll(err.Error(), `\"`, "")
-	msg = strings.TrimPrefix(msg, "json: ")
-	if m := enumRE.FindStringSubmatch(msg); m != nil {
-		// jsonpb names the enum, not its values: list them, as kubectl's
-		// schema validation would.
-		msg = fmt.Sprintf("unknown value %q", m[1])
-		if et, err := protoregistry.GlobalTypes.FindEnumByName(protoreflect.FullName(m[2])); err == nil {
-			vals := et.Descriptor().Values()
-			var names []string
-			for i := 0; i < vals.Len(); i++ {
-				names = append(names, string(vals.Get(i).Name()))
-			}
-			msg += " (want one of " + strings.Join(names, ", ") + ")"
-		}
-	}
-	if path != "" && !strings.Contains(msg, path) {
-		msg = path + ": " + msg
-	}
-	return msg
+	return cur
 }

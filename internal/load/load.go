@@ -1,6 +1,30 @@
 // Package load reads manifests (files, directories, stdin, kustomizations) into
-// positioned objects. It never writes anything and never reads Secrets: a Secret
-// document is skipped like any kind meshdoctor does not read.
+// positioned objects: every object keeps its file and line, and the line of
+// each of its fields, so that a finding can say "peer-authentication.yaml:9".
+//
+// What it reads, and how:
+//
+//   - YAML streams (split at "---" lines, so one broken document never hides
+//     the others), kind: List, JSON; UTF-8 with or without a BOM, UTF-16 with a
+//     BOM; LF or CRLF. Lines are counted at LF, as editors count them.
+//   - Plain scalars are resolved as kubectl resolves them (YAML 1.1): 0644 is
+//     420, a plain yes/no/on/off is a boolean. Anchors, aliases and merge keys
+//     work; a document whose aliases would add more than MaxAliasExpansion
+//     nodes ("billion laughs") is refused unexpanded, and so is one nested
+//     deeper than MaxDepth.
+//   - Kubernetes kinds decode into k8s.io/api types, Istio kinds into
+//     istio.io/client-go types, whichever served version the document names.
+//   - A document that cannot be read is an Error on the offending line and is
+//     skipped; unknown fields are Warnings (Istio's decoder ignores them
+//     silently, which hides misspellings such as portLevelMTLS).
+//   - Other kinds (CRDs of other projects, kustomize's Kustomization) are
+//     skipped and counted, never an error; so are Helm hook Pods and Jobs,
+//     which run to completion and are not part of the running mesh. Secrets are
+//     skipped without their content being converted or decoded.
+//   - Kustomizations are rendered in process (krusty); objects point at their
+//     source documents. Remote bases are not fetched.
+//
+// It never writes anything.
 package load
 
 import (
@@ -52,6 +76,7 @@ func Load(opts Options) *Result {
 	if fsys == nil {
 		fsys = osFS{}
 	}
+	w := &walker{fsys: fsys, r: r, dirs: map[string]bool{}, files: map[string]bool{}}
 	stdinUsed := false
 	for _, p := range opts.Files {
 		if p == "-" {
@@ -60,18 +85,18 @@ func Load(opts Options) *Result {
 			}
 			stdinUsed = true
 			if opts.Stdin == nil {
-				r.Errors = append(r.Errors, Error{File: "<stdin>", Msg: "no standard input"})
+				r.errorf("<stdin>", 0, "", "no standard input")
 				continue
 			}
 			data, err := io.ReadAll(opts.Stdin)
 			if err != nil {
-				r.Errors = append(r.Errors, Error{File: "<stdin>", Msg: err.Error()})
+				r.errorf("<stdin>", 0, "", "%s", err)
 				continue
 			}
 			Decode("<stdin>", data, r)
 			continue
 		}
-		loadPath(fsys, p, r)
+		w.path(p)
 	}
 	for _, k := range opts.Kustomizations {
 		Kustomize(k, r)
@@ -88,75 +113,96 @@ func IsManifest(name string) bool {
 	return false
 }
 
-func loadPath(fsys FileSystem, p string, r *Result) {
-	fi, err := fsys.Stat(p)
-	if err != nil {
-		r.Errors = append(r.Errors, Error{File: p, Msg: pathError(err)})
-		return
-	}
-	if !fi.IsDir() {
-		loadFile(fsys, p, r)
-		return
-	}
-	visited := map[string]bool{}
-	walkDir(fsys, p, visited, r)
+// walker reads -f paths. It walks directories in lexical order and follows
+// symbolic links to files and directories; a directory or file already read (a
+// symlink loop, two links to one place, a file named twice) is read once.
+type walker struct {
+	fsys  FileSystem
+	r     *Result
+	dirs  map[string]bool // real paths of the directories walked
+	files map[string]bool // real paths of the files read
 }
 
-// walkDir walks a directory in lexical order. Symbolic links to files and
-// directories are followed; a directory already visited (a symlink loop, or two
-// links to one place) is read once.
-func walkDir(fsys FileSystem, dir string, visited map[string]bool, r *Result) {
-	real, err := fsys.EvalSymlinks(dir)
+// path reads a file or walks a directory.
+func (w *walker) path(p string) {
+	fi, err := w.fsys.Stat(p)
 	if err != nil {
-		r.Errors = append(r.Errors, Error{File: dir, Msg: pathError(err)})
+		w.r.errorf(p, 0, "", "%s", pathError(err))
 		return
 	}
-	if visited[real] {
+	if fi.IsDir() {
+		w.dir(p)
 		return
 	}
-	visited[real] = true
-	entries, err := fsys.ReadDir(dir)
+	w.file(p, "")
+}
+
+func (w *walker) dir(dir string) {
+	real, err := w.fsys.EvalSymlinks(dir)
 	if err != nil {
-		r.Errors = append(r.Errors, Error{File: dir, Msg: pathError(err)})
+		w.r.errorf(dir, 0, "", "%s", pathError(err))
+		return
+	}
+	if w.dirs[real] {
+		return
+	}
+	w.dirs[real] = true
+	entries, err := w.fsys.ReadDir(dir)
+	if err != nil {
+		w.r.errorf(dir, 0, "", "%s", pathError(err))
 		return
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	for _, e := range entries {
-		name := filepath.Join(dir, e.Name())
 		if strings.HasPrefix(e.Name(), ".") {
 			continue // .git, editor swap files, ...
 		}
+		name := filepath.Join(dir, e.Name())
 		t := e.Type()
-		if t&fs.ModeSymlink != 0 {
-			fi, err := fsys.Stat(name)
+		switch {
+		case t&fs.ModeSymlink != 0:
+			fi, err := w.fsys.Stat(name)
 			if err != nil {
-				r.Errors = append(r.Errors, Error{File: name, Msg: pathError(err)})
-				continue
+				if IsManifest(name) {
+					w.r.errorf(name, 0, "", "%s", pathError(err))
+				}
+				continue // a dangling link to something that is not a manifest: ignored
 			}
 			if fi.IsDir() {
-				walkDir(fsys, name, visited, r)
+				w.dir(name)
 			} else if fi.Mode().IsRegular() && IsManifest(name) {
-				loadFile(fsys, name, r)
+				w.file(name, "")
 			}
-			continue
-		}
-		if e.IsDir() {
-			walkDir(fsys, name, visited, r)
-			continue
-		}
-		if t.IsRegular() && IsManifest(name) {
-			loadFile(fsys, name, r)
+		case e.IsDir():
+			w.dir(name)
+		case t.IsRegular() && IsManifest(name):
+			w.file(name, filepath.Join(real, e.Name()))
 		}
 	}
 }
 
-func loadFile(fsys FileSystem, name string, r *Result) {
-	data, err := fsys.ReadFile(name)
-	if err != nil {
-		r.Errors = append(r.Errors, Error{File: name, Msg: pathError(err)})
+// file reads one file; real is its path with no symbolic links, when known.
+func (w *walker) file(name, real string) {
+	if real == "" {
+		var err error
+		if real, err = w.fsys.EvalSymlinks(name); err != nil {
+			real = name
+		}
+	}
+	if w.files[real] {
 		return
 	}
-	Decode(name, data, r)
+	w.files[real] = true
+	if isKustomizationFile(name) {
+		w.r.Warnings = append(w.r.Warnings, Error{File: name, Msg: "a kustomization, not manifests: skipped (render it with -k " + filepath.Dir(name) + ")"})
+		return
+	}
+	data, err := w.fsys.ReadFile(name)
+	if err != nil {
+		w.r.errorf(name, 0, "", "%s", pathError(err))
+		return
+	}
+	Decode(name, data, w.r)
 }
 
 func pathError(err error) string {
