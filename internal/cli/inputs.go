@@ -32,6 +32,11 @@ func (a *app) loadInput() (*input, error) {
 	for _, e := range res.Errors {
 		fmt.Fprintln(a.stderr, e.Error())
 	}
+	// Warnings (unknown fields, a kustomization file met in a -f walk) do not
+	// change the exit status, but a typo such as portLevelMTLS must not be silent.
+	for _, w := range res.Warnings {
+		fmt.Fprintln(a.stderr, "warning: "+w.Error())
+	}
 	if len(res.Errors) > 0 {
 		a.inputBroken()
 	}

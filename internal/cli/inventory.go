@@ -342,12 +342,6 @@ func writeInventoryText(w io.Writer, inv *Inventory) {
 			fmt.Fprintf(w, "  %s: %d\n", k, inv.Skipped[k])
 		}
 	}
-	if len(inv.Warnings) > 0 {
-		fmt.Fprintln(w, "\nWARNINGS")
-		for _, e := range inv.Warnings {
-			fmt.Fprintf(w, "  %s\n", e.Error())
-		}
-	}
 	if len(inv.Errors) > 0 {
 		// The errors themselves went to stderr as file:line: message.
 		fmt.Fprintf(w, "\n%d input error(s), printed above as file:line: message; those documents were skipped.\n", len(inv.Errors))
