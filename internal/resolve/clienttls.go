@@ -75,12 +75,13 @@ func (e *Engine) ClientTLS(client *mesh.Workload, svc *mesh.Service, port *mesh.
 	if port != nil {
 		pn = port.Port
 	}
-	key := ctlsKey{class: sc.Kind + "|" + e.drClientClass(client), svc: svc, port: pn, subset: subset, ep: endpoint, targetPort: targetPort}
+	key := ctlsKey{kind: sc.Kind, class: e.drClientClass(client), svc: svc, port: pn, subset: subset, ep: endpoint, targetPort: targetPort}
 	if d, ok := e.sec.ctlsMemo[key]; ok {
 		d.Decision = secClip(d.Decision)
 		return d
 	}
 	d := e.clientTLS(client, sc, svc, pn, subset, endpoint, targetPort)
+	d.By = secDedup(d.By)
 	if e.sec.ctlsMemo == nil || len(e.sec.ctlsMemo) >= secCacheMax {
 		e.sec.ctlsMemo = map[ctlsKey]ClientTLSDecision{}
 	}
@@ -352,38 +353,97 @@ type AcceptDecision struct {
 // the matrix of sidecar_simulation_test.go TestInbound, ISTIO-SEMANTICS.md
 // §5.1, §5.3) and the client's SAN verification (§3.6).
 func (e *Engine) ServerAccepts(endpoint *mesh.Workload, targetPort int32, tls ClientTLSDecision, protocol string) AcceptDecision {
-	var d AcceptDecision
 	if endpoint == nil {
-		d.Reason = "no endpoint"
-		return d
+		return AcceptDecision{Decision: Decision{Reason: "no endpoint"}}
 	}
-	sc := e.Sidecar(endpoint)
+	if tls.Mode == "" {
+		return AcceptDecision{Decision: Decision{Reason: "the client's TLS is unknown"}}
+	}
 	isHTTP := false
 	switch strings.ToLower(protocol) {
 	case "http", "http2", "grpc", "grpc-web", "h2c":
 		isHTTP = true
 	}
-	accept := func(sec, reason string) AcceptDecision {
+	key := acceptKey{ep: endpoint, port: targetPort, mode: tls.Mode, http: isHTTP}
+	base, ok := e.sec.accept[key]
+	if !ok {
+		base = e.serverAccepts(endpoint, targetPort, tls.Mode, isHTTP)
+		if e.sec.accept == nil {
+			e.sec.accept = map[acceptKey]acceptBase{}
+		}
+		e.sec.accept[key] = base
+	}
+	d := base.d
+	d.Decision = secClip(d.Decision)
+	// The client verifies the server's certificate against its SANs (§3.6).
+	if d.Accepted && d.Security == TLSMutualIstio && base.sidecar && len(tls.SANs) > 0 {
+		id := e.Identity(endpoint)
+		found := false
+		for _, s := range tls.SANs {
+			if s == id {
+				found = true
+				break
+			}
+		}
+		if !found {
+			d.Accepted, d.Security, d.Cause = false, "", CauseSANMismatch
+			d.Reason = fmt.Sprintf("the client verifies the server certificate against %s, but %s presents %s: CERTIFICATE_VERIFY_FAILED", strings.Join(tls.SANs, ", "), endpoint.Key(), id)
+			var by []objects.Ref
+			if tls.SANsFrom != nil {
+				by = append(by, *tls.SANsFrom)
+			}
+			d.By = secDedup(append(append(by, tls.By...), d.By...))
+			return d
+		}
+	}
+	if base.clientRefs && len(tls.By) > 0 {
+		d.By = secDedup(append(d.By, tls.By...))
+	}
+	return d
+}
+
+// acceptKey identifies a cached inbound decision.
+type acceptKey struct {
+	ep   *mesh.Workload
+	port int32
+	mode string
+	http bool
+}
+
+// acceptBase is an inbound decision before the client's own refs and SANs.
+type acceptBase struct {
+	d AcceptDecision
+	// clientRefs: the client's TLS refs belong to the decision (a rejection
+	// that the client's TLS caused).
+	clientRefs bool
+	// sidecar: the endpoint's sidecar terminates mTLS (SANs are checked).
+	sidecar bool
+}
+
+func (e *Engine) serverAccepts(endpoint *mesh.Workload, targetPort int32, mode string, isHTTP bool) acceptBase {
+	var b acceptBase
+	d := &b.d
+	sc := e.Sidecar(endpoint)
+	accept := func(sec, reason string) acceptBase {
 		d.Accepted, d.Security, d.Reason = true, sec, reason
-		return d
+		d.By = secDedup(d.By)
+		return b
 	}
-	reject := func(cause, reason string) AcceptDecision {
+	reject := func(cause, reason string) acceptBase {
 		d.Accepted, d.Cause, d.Reason = false, cause, reason
-		return d
-	}
-	if tls.Mode == "" {
-		d.Reason = "the client's TLS is unknown"
-		return d
+		d.By = secDedup(d.By)
+		b.clientRefs = true
+		return b
 	}
 
 	// A gateway's listeners follow its Gateway servers, not PeerAuthentication.
 	if sc.Kind == ProxyGateway {
 		d.By = append(d.By, sc.By...)
-		if tls.Mode == TLSPlaintext {
+		if mode == TLSPlaintext {
 			return accept(TLSPlaintext, fmt.Sprintf("%s is a gateway: callers reach its listener in plaintext (PeerAuthentication does not apply to gateways; its Gateway servers decide TLS)", endpoint.Key()))
 		}
 		d.Assume(fmt.Sprintf("the Gateway server of %s on port %d is assumed to accept what the client sends; Gateway server TLS is not checked for calls into a gateway", endpoint.Key(), targetPort))
-		return accept(secWire(tls.Mode), fmt.Sprintf("%s is a gateway: what it accepts on port %d is decided by its Gateway server's tls, not by PeerAuthentication", endpoint.Key(), targetPort))
+		return accept(secWire(mode), fmt.Sprintf("%s is a gateway: what it accepts on port %d is decided by its Gateway server's tls, not by PeerAuthentication", endpoint.Key(), targetPort))
 	}
 
 	// No sidecar: the bytes reach the application as sent.
@@ -392,11 +452,10 @@ func (e *Engine) ServerAccepts(endpoint *mesh.Workload, targetPort int32, tls Cl
 		if sc.Ambient {
 			d.Assume(secAmbientAssumption)
 		}
-		switch tls.Mode {
+		switch mode {
 		case TLSPlaintext:
 			return accept(TLSPlaintext, fmt.Sprintf("%s has no sidecar: the application receives plaintext", endpoint.Key()))
 		case TLSMutualIstio:
-			d.By = append(d.By, tls.By...)
 			return reject(CauseMTLSToNonMesh, fmt.Sprintf("the client sends Istio mTLS but %s has no sidecar to terminate it: the TLS handshake fails (WRONG_VERSION_NUMBER against a plaintext application)", endpoint.Key()))
 		default:
 			d.Assume(fmt.Sprintf("the application of %s terminates TLS itself on port %d", endpoint.Key(), targetPort))
@@ -404,6 +463,7 @@ func (e *Engine) ServerAccepts(endpoint *mesh.Workload, targetPort int32, tls Cl
 		}
 	}
 
+	b.sidecar = true
 	mt := e.ServerMTLS(endpoint, targetPort)
 	d.By = append(d.By, mt.By...)
 	for _, a := range mt.Assumptions {
@@ -412,46 +472,28 @@ func (e *Engine) ServerAccepts(endpoint *mesh.Workload, targetPort int32, tls Cl
 	if sc.Ambient {
 		d.Assume(secAmbientAssumption)
 	}
-	mode := mt.Mode
-	switch tls.Mode {
+	pa := mt.Mode
+	switch mode {
 	case TLSMutualIstio:
-		if mode == ModeDisable {
-			d.By = append(d.By, tls.By...)
+		if pa == ModeDisable {
 			return reject(CauseMTLSToNonMesh, fmt.Sprintf("the client sends Istio mTLS but port %d of %s is DISABLE: the sidecar only has a plaintext chain there and passes the TLS bytes to the application (%s)", targetPort, endpoint.Key(), mt.Reason))
 		}
-		if len(tls.SANs) > 0 {
-			id := e.Identity(endpoint)
-			found := false
-			for _, s := range tls.SANs {
-				if s == id {
-					found = true
-					break
-				}
-			}
-			if !found {
-				if tls.SANsFrom != nil {
-					d.By = append([]objects.Ref{*tls.SANsFrom}, d.By...)
-				}
-				return reject(CauseSANMismatch, fmt.Sprintf("the client verifies the server certificate against %s, but %s presents %s: CERTIFICATE_VERIFY_FAILED", strings.Join(tls.SANs, ", "), endpoint.Key(), id))
-			}
-		}
-		return accept(TLSMutualIstio, fmt.Sprintf("port %d of %s is %s and the client sends Istio mTLS: the sidecar terminates it (%s)", targetPort, endpoint.Key(), mode, mt.Reason))
+		return accept(TLSMutualIstio, fmt.Sprintf("port %d of %s is %s and the client sends Istio mTLS: the sidecar terminates it (%s)", targetPort, endpoint.Key(), pa, mt.Reason))
 	case TLSPlaintext:
-		if mode == ModeStrict {
-			d.By = append(d.By, tls.By...)
+		if pa == ModeStrict {
 			return reject(CausePlaintextToStrict, fmt.Sprintf("the client sends plaintext but port %d of %s is STRICT: no filter chain accepts it and the connection is closed (%s)", targetPort, endpoint.Key(), mt.Reason))
 		}
-		return accept(TLSPlaintext, fmt.Sprintf("port %d of %s is %s: it accepts plaintext (%s)", targetPort, endpoint.Key(), mode, mt.Reason))
+		return accept(TLSPlaintext, fmt.Sprintf("port %d of %s is %s: it accepts plaintext (%s)", targetPort, endpoint.Key(), pa, mt.Reason))
 	default: // TLS originated by the client itself (SIMPLE or MUTUAL)
-		d.By = append(d.By, tls.By...)
 		switch {
-		case mode == ModeStrict:
-			return reject(CauseTLSToSidecar, fmt.Sprintf("the client originates its own TLS (DestinationRule %s) but port %d of %s is STRICT, which requires a client certificate issued by the mesh: the handshake fails (%s)", secDRModeName(tls.Mode), targetPort, endpoint.Key(), mt.Reason))
+		case pa == ModeStrict:
+			return reject(CauseTLSToSidecar, fmt.Sprintf("the client originates its own TLS (DestinationRule %s) but port %d of %s is STRICT, which requires a client certificate issued by the mesh: the handshake fails (%s)", secDRModeName(mode), targetPort, endpoint.Key(), mt.Reason))
 		case isHTTP:
-			return reject(CauseTLSToSidecar, fmt.Sprintf("the client originates its own TLS (DestinationRule %s) to the HTTP port %d of %s (%s): the sidecar has no filter chain that takes non-Istio TLS on an HTTP port", secDRModeName(tls.Mode), targetPort, endpoint.Key(), mode))
+			return reject(CauseTLSToSidecar, fmt.Sprintf("the client originates its own TLS (DestinationRule %s) to the HTTP port %d of %s (%s): the sidecar has no filter chain that takes non-Istio TLS on an HTTP port", secDRModeName(mode), targetPort, endpoint.Key(), pa))
 		default:
 			d.Assume(fmt.Sprintf("the application of %s terminates TLS itself on port %d", endpoint.Key(), targetPort))
-			return accept(TLSSimple, fmt.Sprintf("port %d of %s is %s: the sidecar passes the client's own TLS through to the application on this TCP port", targetPort, endpoint.Key(), mode))
+			b.clientRefs = true
+			return accept(TLSSimple, fmt.Sprintf("port %d of %s is %s: the sidecar passes the client's own TLS through to the application on this TCP port", targetPort, endpoint.Key(), pa))
 		}
 	}
 }

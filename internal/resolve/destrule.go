@@ -642,6 +642,7 @@ func (e *Engine) DestinationRule(client *mesh.Workload, host string) DRDecision 
 		return d
 	}
 	d := e.destinationRule(client, host)
+	d.By = secDedup(d.By)
 	if e.sec.drCache == nil || len(e.sec.drCache) >= secCacheMax {
 		e.sec.drCache = map[drCacheKey]DRDecision{}
 	}

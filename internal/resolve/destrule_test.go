@@ -361,3 +361,111 @@ spec:
 		t.Errorf("eds mode %v", mode)
 	}
 }
+
+// meshConfig.defaultDestinationRuleExportTo: ["."] makes rules without
+// exportTo private (setDestinationRules: "We only honor . and *").
+func TestDestinationRuleMeshDefaultExportTo(t *testing.T) {
+	drs := `apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    defaultDestinationRuleExportTo: ["."]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: in-shop, namespace: shop}
+spec: {host: reviews, trafficPolicy: {tls: {mode: DISABLE}}}
+`
+	if d := secDR(t, drs, "client/c"); d.Rule != nil {
+		t.Errorf("private by default: %s", secDump(d.Decision))
+	}
+	if d := secDR(t, drs, "shop/reviews-v1"); secDRNames(d) != "shop/in-shop" {
+		t.Errorf("own namespace: %s", secDump(d.Decision))
+	}
+}
+
+// mergeDestinationRule with ENABLE_ENHANCED_DESTINATIONRULE_MERGE: a
+// selector-less rule with exportTo ["."] has the same exportTo as a
+// workloadSelector rule (forced to "."), so it is merged INTO the selector
+// entry and not kept as its own entry; proxies the selector does not pick get
+// no rule at all. (destination_rule.go: Equals sets appendSeparately=false,
+// and neither selector branch resets it.)
+func TestDestinationRuleSelectorAbsorbsPrivateRule(t *testing.T) {
+	drs := `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: a-for-c, namespace: client}
+spec:
+  host: reviews.shop.svc.cluster.local
+  workloadSelector: {matchLabels: {app: c}}
+  trafficPolicy: {tls: {mode: DISABLE}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: b-private, namespace: client}
+spec:
+  host: reviews.shop.svc.cluster.local
+  exportTo: ["."]
+  trafficPolicy: {tls: {mode: SIMPLE}}
+  subsets: [{name: v1, labels: {version: v1}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: other, namespace: client}
+spec:
+  template:
+    metadata: {labels: {app: other}}
+    spec: {containers: [{name: c, image: c}]}
+`
+	d := secDR(t, drs, "client/c")
+	if secDRNames(d) != "client/a-for-c + client/b-private" || d.Rule.TLS(9080, "").Mode() != "DISABLE" || len(d.Rule.Subsets) != 1 {
+		t.Errorf("selected: %s", secDump(d.Decision))
+	}
+	if d := secDR(t, drs, "client/other"); d.Rule != nil {
+		t.Errorf("not selected: %s", secDump(d.Decision))
+	}
+	// With no exportTo the selector-less rule is not merged (exportTo differs)
+	// and stays the catch-all.
+	d = secDR(t, strings.Replace(drs, `  exportTo: ["."]`+"\n", "", 1), "client/other")
+	if secDRNames(d) != "client/b-private" {
+		t.Errorf("catch-all: %s", secDump(d.Decision))
+	}
+}
+
+// Istio's own TestSetDestinationRuleWithWorkloadSelector
+// (pilot/pkg/model/push_context_test.go): selector rules are processed first;
+// the two with the same selector merge; the selector-less rule, whose exportTo
+// [".", test2] is a superset of the selector rules' forced ".", is merged into
+// each of them and also kept as its own entry; only it is exported to test2.
+func TestDestinationRuleIstioWorkloadSelectorCase(t *testing.T) {
+	rule := func(name, ts, sel, export string) string {
+		s := "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: " + name + ", namespace: test, creationTimestamp: \"" + ts + "\"}\nspec:\n  host: httpbin.org\n"
+		if sel != "" {
+			s += "  workloadSelector: {matchLabels: {app: " + sel + "}}\n"
+		}
+		if export != "" {
+			s += "  exportTo: " + export + "\n"
+		}
+		return s + "  trafficPolicy: {tls: {mode: SIMPLE}}\n"
+	}
+	e := secEngine(t, "istio.yaml", rule("nsRule1", "2024-01-01T00:00:10Z", "app1", `[test2, "."]`)+"---\n"+
+		rule("nsRule2", "2024-01-01T00:00:11Z", "app2", `[test2, "."]`)+"---\n"+
+		rule("nsRule3", "2024-01-01T00:00:11Z", "app2", `[test2, "."]`)+"---\n"+
+		rule("nsRule4", "2024-01-01T00:00:09Z", "", `[".", test2]`))
+	idx := e.drIndex()
+	var got []string
+	for _, m := range idx.nsLocal["test"].specific["httpbin.org"] {
+		got = append(got, m.Name())
+	}
+	want := []string{"test/nsRule1 + test/nsRule4", "test/nsRule2 + test/nsRule3 + test/nsRule4", "test/nsRule4"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("namespaceLocal: %q, want %q", got, want)
+	}
+	var exported []string
+	for _, m := range idx.exported["test"].specific["httpbin.org"] {
+		exported = append(exported, m.Name())
+	}
+	if strings.Join(exported, "; ") != "test/nsRule4" {
+		t.Errorf("exported: %q", exported)
+	}
+}

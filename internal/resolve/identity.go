@@ -7,7 +7,18 @@ import "github.com/meshdoctor/meshdoctor/internal/mesh"
 // certificate its proxy presents (pkg/spiffe/spiffe.go genSpiffeURI). The
 // gateway presents the identity of its own pod (ISTIO-SEMANTICS.md §4).
 func (e *Engine) Identity(w *mesh.Workload) string {
-	return "spiffe://" + e.Principal(w)
+	if w == nil {
+		return ""
+	}
+	if id, ok := e.sec.ids[w]; ok {
+		return id
+	}
+	id := "spiffe://" + e.Principal(w)
+	if e.sec.ids == nil {
+		e.sec.ids = map[*mesh.Workload]string{}
+	}
+	e.sec.ids[w] = id
+	return id
 }
 
 // Principal returns the identity without the spiffe:// prefix, as

@@ -253,6 +253,7 @@ func (e *Engine) ServerMTLS(w *mesh.Workload, port int32) MTLSDecision {
 		return d
 	}
 	d := e.serverMTLS(w, port)
+	d.By = secDedup(d.By)
 	if e.sec.mtls == nil {
 		e.sec.mtls = map[secPortKey]MTLSDecision{}
 	}

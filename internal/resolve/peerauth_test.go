@@ -101,6 +101,12 @@ spec: {mtls: {mode: PERMISSIVE}}
 		!secHasAssumption(d.Decision, "shop/a-strict is taken as older than shop/b-permissive") {
 		t.Errorf("by name: %s", secDump(d.Decision))
 	}
+	// Equal timestamps: the name decides too.
+	sameTS := strings.ReplaceAll(two, "2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z")
+	d = secMTLS(t, sameTS, 8080)
+	if d.Mode != ModeStrict || !secHasAssumption(d.Decision, "both have the same creationTimestamp") {
+		t.Errorf("same timestamp: %s", secDump(d.Decision))
+	}
 	e := secPAEngine(t, noTS)
 	if nd := e.NamespaceMTLS("shop"); nd.Mode != ModeStrict || !strings.Contains(nd.Reason, "b-permissive is ignored") {
 		t.Errorf("namespace mode: %s", secDump(nd.Decision))

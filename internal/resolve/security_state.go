@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
+	"github.com/meshdoctor/meshdoctor/internal/objects"
 )
 
 // securityState holds the caches of sidecar, PeerAuthentication, DestinationRule
@@ -36,6 +37,8 @@ type securityState struct {
 	drCache  map[drCacheKey]DRDecision
 	svcInfo  map[*mesh.Service]*secServiceInfo
 	ctlsMemo map[ctlsKey]ClientTLSDecision
+	accept   map[acceptKey]acceptBase
+	ids      map[*mesh.Workload]string
 }
 
 // secCacheMax bounds the caches keyed by request (DestinationRule per
@@ -59,7 +62,8 @@ type drCacheKey struct {
 
 // ctlsKey identifies a client TLS decision.
 type ctlsKey struct {
-	class      string // proxy kind + DestinationRule class of the client
+	kind       string // the client's proxy kind
+	class      string // the client's DestinationRule class
 	svc        *mesh.Service
 	port       int32
 	subset     string
@@ -79,4 +83,26 @@ func secClip(d Decision) Decision {
 	d.By = d.By[:len(d.By):len(d.By)]
 	d.Assumptions = d.Assumptions[:len(d.Assumptions):len(d.Assumptions)]
 	return d
+}
+
+// secDedup drops repeated (and empty) references, keeping the first, most
+// decisive, one. Decisions carry a handful of refs: a quadratic scan beats a map.
+func secDedup(refs []objects.Ref) []objects.Ref {
+	out := refs[:0:0]
+	for _, r := range refs {
+		if r.Kind == "" {
+			continue
+		}
+		dup := false
+		for _, o := range out {
+			if o == r {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -59,6 +59,7 @@ func (e *Engine) Sidecar(w *mesh.Workload) SidecarDecision {
 		return d
 	}
 	d := e.sidecar(w)
+	d.By = secDedup(d.By)
 	if e.sec.sidecars == nil {
 		e.sec.sidecars = map[*mesh.Workload]SidecarDecision{}
 	}

@@ -92,9 +92,9 @@ func TestSidecarInjectionRules(t *testing.T) {
 		{name: "namespace absent", nsLabels: "absent", podMeta: "{labels: {app: web}}",
 			kind: ProxyNone, assume: "namespace app is not in the input"},
 		// §7.4: an istio-proxy container in the template (kube-inject output).
-		{name: "istio-proxy container", nsLabels: "", podMeta: "{labels: {app: web}}",
+		{name: "istio-proxy container", nsLabels: "", podMeta: "{labels: {app: web}}", kind: ProxySidecar,
 			podSpec: "initContainers: [{name: istio-proxy, image: proxyv2, restartPolicy: Always}]",
-			kind: ProxySidecar, reason: "native sidecar", field: "spec.template.spec.initContainers[0]"},
+			reason:  "native sidecar", field: "spec.template.spec.initContainers[0]"},
 		// §7.4: already injected pods carry sidecar.istio.io/status.
 		{name: "status annotation", nsLabels: "", podMeta: `{labels: {app: web}, annotations: {sidecar.istio.io/status: "{}"}}`,
 			kind: ProxySidecar, reason: "sidecar.istio.io/status"},
