@@ -11,6 +11,11 @@ const (
 	CauseNoRoute           = "NO_ROUTE"
 	CauseUnknownSubset     = "UNKNOWN_SUBSET"
 	CauseUnknownHost       = "UNKNOWN_HOST"
+	// CauseTLSToSidecar is a code added to SPEC.md's table (docs/causes.md): the
+	// client originates its own TLS (DestinationRule SIMPLE or MUTUAL) to a
+	// sidecar that cannot take it (a STRICT port wants a mesh client
+	// certificate; an HTTP port has no chain for non-Istio TLS).
+	CauseTLSToSidecar = "TLS_TO_SIDECAR"
 )
 
 // Envoy is what a user sees: the HTTP status, the response flags in the access
@@ -81,6 +86,10 @@ func response(cause string, viaProxy, http bool) (status int, e Envoy) {
 		return 503, Envoy{ResponseFlags: "UF,URX", Message: msgVerifyFailed, Details: "upstream_reset_before_response_started{remote_connection_failure,TLS_error:_CERTIFICATE_VERIFY_FAILED}"}
 	case CausePortNotListening:
 		return 503, Envoy{ResponseFlags: "UF,URX", Message: msgConnRefused, Details: "upstream_reset_before_response_started{remote_connection_failure,delayed_connect_error:_Connection_refused}"}
+	case CauseTLSToSidecar:
+		// INFERRED (ISTIO-SEMANTICS.md §5.4, "TLS without client certificate"):
+		// the server aborts the handshake; Istio's simulation reports ErrMTLSError.
+		return 503, Envoy{ResponseFlags: "UF,URX", Message: msgHandshake, Details: "upstream_reset_before_response_started{remote_connection_failure,TLS_error:_SSLV3_ALERT_HANDSHAKE_FAILURE}"}
 	case CauseNoEndpoints:
 		return 503, Envoy{ResponseFlags: "UH", Message: msgNoHealthy, Details: "no_healthy_upstream"}
 	case CauseNoRoute:
