@@ -25,22 +25,20 @@ const (
 
 // Defaults of SPEC.md used when the cluster parts are not in the input.
 const (
-	DefaultRootNamespace  = "istio-system"
-	DefaultTrustDomain    = "cluster.local"
-	DefaultDomain         = "cluster.local"
-	DefaultGatewayName    = "istio-ingressgateway"
-	DefaultGatewaySA      = "istio-ingressgateway-service-account"
-	DefaultNamespace      = "default"
-	OutboundAllowAny      = "ALLOW_ANY"
-	OutboundRegistryOnly  = "REGISTRY_ONLY"
-	AssumeRootNamespace   = "root-namespace"
-	AssumeTrustDomain     = "trust-domain"
-	AssumeAutoMTLS        = "auto-mtls"
-	AssumeOutboundPolicy  = "outbound-policy"
-	AssumeIngressGateway  = "ingress-gateway"
-	AssumeNamespaceLabels = "namespace-labels"
-	AssumeDefaultNS       = "default-namespace"
-	AssumeCreationOrder   = "creation-order"
+	DefaultRootNamespace = "istio-system"
+	DefaultTrustDomain   = "cluster.local"
+	DefaultDomain        = "cluster.local"
+	DefaultGatewayName   = "istio-ingressgateway"
+	DefaultGatewaySA     = "istio-ingressgateway-service-account"
+	DefaultNamespace     = "default"
+	OutboundAllowAny     = "ALLOW_ANY"
+	OutboundRegistryOnly = "REGISTRY_ONLY"
+	AssumeRootNamespace  = "root-namespace"
+	AssumeTrustDomain    = "trust-domain"
+	AssumeAutoMTLS       = "auto-mtls"
+	AssumeOutboundPolicy = "outbound-policy"
+	AssumeIngressGateway = "ingress-gateway"
+	AssumeDefaultNS      = "default-namespace"
 )
 
 // Index is everything loaded, organized for lookups. Build it once with Build;
