@@ -25,6 +25,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	meshconfig "istio.io/api/mesh/v1alpha1"
+
 	"istio.io/istio/pilot/pkg/config/kube/crd"
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/pkg/simulation"
@@ -32,6 +34,7 @@ import (
 	"istio.io/istio/pilot/test/xds"
 	"istio.io/istio/pilot/test/xdstest"
 	"istio.io/istio/pkg/config/host"
+	"istio.io/istio/pkg/config/mesh"
 	"istio.io/istio/pkg/kube/krt"
 	istiolog "istio.io/istio/pkg/log"
 
@@ -165,6 +168,7 @@ func Evaluate(t *testing.T, m *randmesh.Mesh) []Pair {
 		configs[i].Domain = randmesh.Domain
 	}
 	s := xds.NewFakeDiscoveryServer(scope, xds.FakeOptions{
+		MeshConfig:             meshConfig(t, m),
 		Configs:                configs,
 		KubernetesObjectString: m.KubernetesYAML(),
 		KubeClientBuilder:      fastKubeClient,
@@ -190,6 +194,18 @@ func Evaluate(t *testing.T, m *randmesh.Mesh) []Pair {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
 	return out
+}
+
+// meshConfig is Istio's default mesh config with the mesh's changes (nil: the default).
+func meshConfig(t *testing.T, m *randmesh.Mesh) *meshconfig.MeshConfig {
+	if m.MeshConfig == nil {
+		return nil
+	}
+	mc, err := mesh.ApplyMeshConfigDefaults(m.MeshConfig.MeshConfigYAML())
+	if err != nil {
+		t.Fatalf("seed %d: mesh config: %v", m.Seed, err)
+	}
+	return mc
 }
 
 // meshScope is the test.Failer handed to Istio's fake server: failures and logs go to the
@@ -350,9 +366,13 @@ func (e *evaluator) proxyClient(client string, kind ClientKind, proxy *model.Pro
 							out = append(out, p)
 							continue
 						}
-						p.ClientCluster = e.outboundCluster(&clientSim, proxy, w, port)
+						addr := w.ClusterIP
+						if w.Headless {
+							addr = pod.IP // a headless Service resolves to its pods
+						}
+						p.ClientCluster = e.outboundCluster(&clientSim, proxy, w, port, addr)
 						p.Evidence = append(p.Evidence, fmt.Sprintf("client proxy has no cluster %s; outbound simulation to %s:%d matches cluster %q: plaintext",
-							name, w.ClusterIP, port.ServicePort, p.ClientCluster))
+							name, addr, port.ServicePort, p.ClientCluster))
 						if p.ClientCluster != "PassthroughCluster" {
 							e.t.Errorf("seed %d: %s: service not visible but outbound matched %q", e.m.Seed, p.Key(), p.ClientCluster)
 						}
@@ -379,14 +399,14 @@ func (e *evaluator) proxyClient(client string, kind ClientKind, proxy *model.Pro
 	return out
 }
 
-// outboundCluster runs the client's outbound listeners for a request to the Service's
-// ClusterIP and returns the cluster it reaches.
-func (e *evaluator) outboundCluster(sim **simulation.Simulation, proxy *model.Proxy, w *randmesh.Workload, port randmesh.Port) string {
+// outboundCluster runs the client's outbound listeners for a request to addr (the Service's
+// ClusterIP, or a pod IP of a headless Service) and returns the cluster it reaches.
+func (e *evaluator) outboundCluster(sim **simulation.Simulation, proxy *model.Proxy, w *randmesh.Workload, port randmesh.Port, addr string) string {
 	if *sim == nil {
 		*sim = simulation.NewSimulation(e.t, e.s, proxy)
 	}
 	call := simulation.Call{
-		Address:    w.ClusterIP,
+		Address:    addr,
 		Port:       port.ServicePort,
 		Protocol:   simulation.TCP,
 		HostHeader: w.Host(),

@@ -188,21 +188,15 @@ func (e *Engine) clientTLS(client *mesh.Workload, sc SidecarDecision, svc *mesh.
 		return d
 	}
 
-	// The policies that decide passthrough: the top-level (or subset) policy for
-	// the service mode, the port-level resolved one for the cluster type.
-	var modeTP, clusterTP *networking.TrafficPolicy
+	// The policy that decides the service mode: the rule's top-level policy, or
+	// the subset's own for a subset cluster (buildSubsetCluster passes
+	// subset.GetTrafficPolicy() to BestEffortInferServiceMTLSMode).
+	var modeTP *networking.TrafficPolicy
 	if rule != nil {
 		modeTP = rule.TrafficPolicy
-		clusterTP = rule.TrafficPolicy
-		if _, pl := drPortLevel(rule.TrafficPolicy, port); pl != nil {
-			clusterTP = &networking.TrafficPolicy{LoadBalancer: pl.LoadBalancer}
-		}
 		if subset != "" {
 			if s, ok := rule.Subset(subset); ok {
 				modeTP = s.TrafficPolicy
-				if s.TrafficPolicy.GetLoadBalancer() != nil {
-					clusterTP = s.TrafficPolicy
-				}
 			}
 		}
 	}
@@ -216,12 +210,14 @@ func (e *Engine) clientTLS(client *mesh.Workload, sc SidecarDecision, svc *mesh.
 		d.Reason = fmt.Sprintf("%s; auto mTLS infers the service mode DISABLE (%s), so the client sends plaintext to every endpoint, whatever their own policies", why, sd.Reason)
 		return d
 	}
-	if svc.Headless || drLBPassthrough(clusterTP) {
-		// ORIGINAL_DST clusters keep one mTLS socket (applyUpstreamTLSSettings):
-		// mTLS to every endpoint once the service mode allows it.
+	if od, odWhy, odBy := secOriginalDst(sc.Kind, svc, port, subset, rule); od {
+		// ORIGINAL_DST clusters keep one mTLS socket (applyUpstreamTLSSettings
+		// adds no tlsMode transport_socket_matches to them): mTLS to every
+		// endpoint once the service mode allows it, sidecar or not.
 		d.Mode = TLSMutualIstio
 		d.SNI, d.SANs = defaultSNI, e.secServiceInfo(svc).sans
-		d.Reason = fmt.Sprintf("%s; %s is a passthrough (ORIGINAL_DST) service whose endpoints all have a sidecar, and the service mode is %s (%s): auto mTLS sends Istio mTLS to every endpoint", why, svc.Key(), svcMode, sd.Reason)
+		d.By = append(d.By, odBy...)
+		d.Reason = fmt.Sprintf("%s; the cluster is ORIGINAL_DST (%s), which keeps one TLS socket for every endpoint instead of choosing per endpoint, and the service mode is %s (%s): auto mTLS sends Istio mTLS to every endpoint, with or without a sidecar", why, odWhy, svcMode, sd.Reason)
 		return d
 	}
 	if ep == nil {
@@ -277,6 +273,66 @@ func (e *Engine) clientTLS(client *mesh.Workload, sc SidecarDecision, svc *mesh.
 // drLBPassthrough reports loadBalancer.simple: PASSTHROUGH.
 func drLBPassthrough(tp *networking.TrafficPolicy) bool {
 	return tp.GetLoadBalancer().GetSimple() == networking.LoadBalancerSettings_PASSTHROUGH
+}
+
+// secOriginalDst reports whether the cluster outbound|port|subset|host of a
+// proxy of the given kind is an ORIGINAL_DST cluster, why, and the fields that
+// made it so:
+//   - convertResolution (pilot/pkg/networking/core/cluster.go): a headless
+//     Service (Passthrough resolution) gives sidecars an ORIGINAL_DST cluster,
+//     but gateways an EDS one ("Gateways cannot use passthrough clusters";
+//     PILOT_ENABLE_EDS_FOR_HEADLESS_SERVICES is off by default);
+//   - applyLoadBalancer (cluster_traffic_policy.go): loadBalancer.simple
+//     PASSTHROUGH in the port-resolved policy (GetPortLevelTrafficPolicy: a
+//     port-level entry replaces it whole) turns the cluster into ORIGINAL_DST;
+//   - buildSubsetCluster (cluster_builder.go): a subset cluster starts with the
+//     type of the service's default cluster, so it stays ORIGINAL_DST whatever
+//     the subset's loadBalancer says, and becomes ORIGINAL_DST when the
+//     subset's own loadBalancer is PASSTHROUGH (isPassthrough) or the merged
+//     subset policy's is (MergeSubsetTrafficPolicy: the subset's port-level
+//     entry wins).
+func secOriginalDst(kind string, svc *mesh.Service, port int32, subset string, rule *MergedDR) (bool, string, []objects.Ref) {
+	name := func(dr *mesh.DestinationRule) string { return dr.Namespace + "/" + dr.Name }
+	var why string
+	var by []objects.Ref
+	switch {
+	case svc.Headless && kind == ProxySidecar:
+		why = fmt.Sprintf("%s is a headless Service, whose cluster is ORIGINAL_DST for a sidecar", svc.Key())
+		by = append(by, svc.Obj.Ref("spec.clusterIP"))
+	case rule != nil && rule.TrafficPolicy != nil:
+		tp, path := rule.TrafficPolicy, "spec.trafficPolicy.loadBalancer"
+		if i, pl := drPortLevel(tp, port); pl != nil {
+			tp = &networking.TrafficPolicy{LoadBalancer: pl.LoadBalancer}
+			path = objects.Path("spec", "trafficPolicy", "portLevelSettings", i, "loadBalancer")
+		}
+		if drLBPassthrough(tp) {
+			why = fmt.Sprintf("%s of DestinationRule %s is PASSTHROUGH", path, name(rule.PolicyFrom))
+			by = append(by, rule.PolicyFrom.Obj.Ref(objects.Join(path, "simple")))
+		}
+	}
+	if subset == "" || rule == nil {
+		return why != "", why, by
+	}
+	s, ok := rule.Subset(subset)
+	if !ok {
+		return why != "", why, by
+	}
+	if why != "" {
+		why = fmt.Sprintf("the subset %q cluster keeps the type of the service's default cluster: %s", subset, why)
+		return true, why, by
+	}
+	if s.TrafficPolicy == nil {
+		return false, "", nil
+	}
+	if drLBPassthrough(s.TrafficPolicy) {
+		path := objects.Join(s.Path, "trafficPolicy.loadBalancer")
+		return true, fmt.Sprintf("%s of DestinationRule %s is PASSTHROUGH", path, name(s.From)), []objects.Ref{s.From.Obj.Ref(objects.Join(path, "simple"))}
+	}
+	if i, pl := drPortLevel(s.TrafficPolicy, port); pl != nil && drLBPassthrough(&networking.TrafficPolicy{LoadBalancer: pl.LoadBalancer}) {
+		path := objects.Join(s.Path, objects.Path("trafficPolicy", "portLevelSettings", i, "loadBalancer"))
+		return true, fmt.Sprintf("%s of DestinationRule %s is PASSTHROUGH", path, name(s.From)), []objects.Ref{s.From.Obj.Ref(objects.Join(path, "simple"))}
+	}
+	return false, "", nil
 }
 
 // secServiceMode is BestEffortInferServiceMTLSMode (push_context.go): for a

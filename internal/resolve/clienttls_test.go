@@ -294,6 +294,108 @@ spec:
 	}
 }
 
+// convertResolution (pilot/pkg/networking/core/cluster.go): "Gateways cannot
+// use passthrough clusters", so a gateway's cluster for a headless Service is
+// EDS, with the per-endpoint tlsMode transport_socket_matches of auto mTLS,
+// while a sidecar's is ORIGINAL_DST with one socket. Found by the oracle
+// (oracle/diff_test.go, randmesh seed 481): a headless Service whose pod has a
+// sidecar but DISABLE on its port gets plaintext from the gateway and mTLS
+// from a sidecar.
+func TestClientTLSHeadlessFromGateway(t *testing.T) {
+	e := secTLSEngine(t, `apiVersion: v1
+kind: Service
+metadata: {name: headless, namespace: shop}
+spec:
+  clusterIP: None
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  mtls: {mode: PERMISSIVE}
+  portLevelMtls: {8080: {mode: DISABLE}}
+`)
+	tls, acc := secCall(t, e, "istio-system/istio-ingressgateway", "shop/headless", "")
+	if tls.Mode != TLSPlaintext || !strings.Contains(tls.Reason, "port 8080 is DISABLE") || !acc.Accepted {
+		t.Errorf("gateway: %s\n%+v", secDump(tls.Decision), acc)
+	}
+	tls, acc = secCall(t, e, "client/c", "shop/headless", "")
+	if tls.Mode != TLSMutualIstio || !strings.Contains(tls.Reason, "headless Service, whose cluster is ORIGINAL_DST for a sidecar") ||
+		!secHasRef(tls.Decision, "Service", "shop/headless", "spec.clusterIP") || acc.Accepted || acc.Cause != CauseMTLSToNonMesh {
+		t.Errorf("sidecar: %s\n%+v", secDump(tls.Decision), acc)
+	}
+}
+
+// buildSubsetCluster (pilot/pkg/networking/core/cluster_builder.go): a subset
+// cluster starts with the type of the service's default cluster
+// (opts.mutable.cluster.GetType()), so a top-level loadBalancer PASSTHROUGH
+// keeps it ORIGINAL_DST even when the subset sets another loadBalancer, while
+// its service mode is inferred from the subset's own policy
+// (BestEffortInferServiceMTLSMode(subset.GetTrafficPolicy())), which is not
+// passthrough: PERMISSIVE, so one mTLS socket for every endpoint, sidecar or
+// not. A subset port-level PASSTHROUGH (MergeSubsetTrafficPolicy, then
+// applyLoadBalancer) makes the subset cluster ORIGINAL_DST too. Found by the
+// oracle (oracle/diff_test.go, randmesh seeds 193 and 827).
+func TestClientTLSSubsetKeepsOriginalDst(t *testing.T) {
+	e := secTLSEngine(t, `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: legacy, namespace: client}
+spec:
+  host: legacy.shop.svc.cluster.local
+  trafficPolicy: {loadBalancer: {simple: PASSTHROUGH}}
+  subsets:
+  - name: lr
+    labels: {app: legacy}
+    trafficPolicy: {loadBalancer: {simple: LEAST_REQUEST}}
+  - name: plain
+    labels: {app: legacy}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: web, namespace: client}
+spec:
+  host: web.shop.svc.cluster.local
+  subsets:
+  - name: pt
+    labels: {app: web}
+    trafficPolicy:
+      portLevelSettings:
+      - port: {number: 80}
+        loadBalancer: {simple: PASSTHROUGH}
+  - name: other
+    labels: {app: web}
+    trafficPolicy:
+      portLevelSettings:
+      - port: {number: 9999}
+        loadBalancer: {simple: PASSTHROUGH}
+`)
+	// The default cluster: passthrough, and legacy has no sidecar: DISABLE, plaintext.
+	if tls, _ := secCall(t, e, "client/c", "shop/legacy", ""); tls.Mode != TLSPlaintext || !strings.Contains(tls.Reason, "service mode DISABLE") {
+		t.Errorf("default: %s", secDump(tls.Decision))
+	}
+	// Subset lr: still ORIGINAL_DST, service mode PERMISSIVE: mTLS to a pod without sidecar.
+	tls, acc := secCall(t, e, "client/c", "shop/legacy", "lr")
+	if tls.Mode != TLSMutualIstio || !strings.Contains(tls.Reason, `the subset "lr" cluster keeps the type of the service's default cluster`) ||
+		!secHasRef(tls.Decision, "DestinationRule", "client/legacy", "spec.trafficPolicy.loadBalancer.simple") || acc.Accepted || acc.Cause != CauseMTLSToNonMesh {
+		t.Errorf("lr: %s\n%+v", secDump(tls.Decision), acc)
+	}
+	// Subset plain has no policy of its own: the service mode is not passthrough either.
+	if tls, _ := secCall(t, e, "client/c", "shop/legacy", "plain"); tls.Mode != TLSMutualIstio {
+		t.Errorf("plain: %s", secDump(tls.Decision))
+	}
+	// A subset port-level PASSTHROUGH for the called port: ORIGINAL_DST; for another port: per endpoint.
+	if tls, _ := secCall(t, e, "client/c", "shop/web", "pt"); tls.Mode != TLSMutualIstio ||
+		!secHasRef(tls.Decision, "DestinationRule", "client/web", "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.simple") {
+		t.Errorf("pt: %s", secDump(tls.Decision))
+	}
+	if tls, _ := secCall(t, e, "client/c", "shop/web", "other"); tls.Mode != TLSMutualIstio || strings.Contains(tls.Reason, "ORIGINAL_DST") {
+		t.Errorf("other: %s", secDump(tls.Decision))
+	}
+}
+
 // The EDS checker (mtls_checker.go tlsModeForDestinationRule) keeps the
 // top-level tls when a port-level entry has none, while the cluster path
 // (GetPortLevelTrafficPolicy) clears it: the cluster goes auto, and the

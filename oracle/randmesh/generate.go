@@ -18,7 +18,10 @@ import (
 // and DestinationRules in client, server and root namespaces (exact, short and wildcard hosts,
 // exportTo variants, tls absent/DISABLE/ISTIO_MUTUAL/SIMPLE, port-level settings, subsets).
 // A few Services carry the networking.istio.io/exportTo annotation (invisible elsewhere).
-// Half the meshes have an ingress gateway client.
+// Half the meshes have an ingress gateway client. Rarer features come last (see extras):
+// headless Services, a mesh config (auto mTLS off, trust domain, DestinationRule exportTo
+// default), loadBalancer PASSTHROUGH, DestinationRule workloadSelectors, and tls sni,
+// subjectAltNames and credentialName.
 func Generate(seed uint64) *Mesh {
 	g := &gen{r: rand.New(rand.NewPCG(seed, 0x6d657368646f6374))}
 	m := &Mesh{Seed: seed}
@@ -31,6 +34,7 @@ func Generate(seed uint64) *Mesh {
 		m.Gateway = &Gateway{}
 	}
 	m.Complete()
+	g.extras(m)
 	return m
 }
 
@@ -139,6 +143,11 @@ func (g *gen) workloads(m *Mesh) {
 			}
 			if usedSvc[p.ServicePort] {
 				p.ServicePort = cps[j]
+			}
+			// An earlier port may already use this container port as its Service port:
+			// Kubernetes rejects a Service with two equal ports, so take an unused one.
+			for k := 0; usedSvc[p.ServicePort] && k < len(sps); k++ {
+				p.ServicePort = sps[k]
 			}
 			usedSvc[p.ServicePort] = true
 			p.Protocol = []string{ProtocolHTTP, ProtocolTCP}[g.weighted(0.65, 0.35)]
@@ -337,5 +346,100 @@ func (g *gen) destinationRules(m *Mesh) {
 		dr.Name = uniqueName(taken, dr.Namespace, base)
 		dr.Created = g.created()
 		m.DestinationRules = append(m.DestinationRules, dr)
+	}
+}
+
+// extras adds the rarer features. It draws after everything else, so the rest of a seed's
+// mesh does not depend on it.
+func (g *gen) extras(m *Mesh) {
+	for i := range m.Workloads {
+		if g.chance(0.06) {
+			m.Workloads[i].Headless = true
+		}
+	}
+	// A mesh config: auto mTLS off, another trust domain, DestinationRules private by default.
+	if g.chance(0.2) {
+		mc := &MeshConfig{}
+		for mc.EnableAutoMtls == nil && mc.TrustDomain == "" && mc.DefaultDestinationRuleExportTo == nil {
+			if g.chance(0.4) {
+				off := false
+				mc.EnableAutoMtls = &off
+			}
+			if g.chance(0.4) {
+				mc.TrustDomain = "example.org"
+			}
+			if g.chance(0.4) {
+				mc.DefaultDestinationRuleExportTo = []string{pick(g, []string{".", "*"})}
+			}
+		}
+		m.MeshConfig = mc
+	}
+	if len(m.DestinationRules) == 0 {
+		return
+	}
+	// loadBalancer PASSTHROUGH: an ORIGINAL_DST cluster, whose TLS is one socket for every
+	// endpoint (no per-endpoint auto mTLS).
+	if g.chance(0.15) {
+		dr := &m.DestinationRules[g.r.IntN(len(m.DestinationRules))]
+		switch {
+		case len(dr.Subsets) > 0 && g.chance(0.3):
+			s := &dr.Subsets[g.r.IntN(len(dr.Subsets))]
+			if s.Policy == nil {
+				s.Policy = &TrafficPolicy{}
+			}
+			s.Policy.LoadBalancer = "PASSTHROUGH"
+		case dr.Policy != nil && len(dr.Policy.PortLevel) > 0 && g.chance(0.3):
+			dr.Policy.PortLevel[g.r.IntN(len(dr.Policy.PortLevel))].LoadBalancer = "PASSTHROUGH"
+		default:
+			if dr.Policy == nil {
+				dr.Policy = &TrafficPolicy{}
+			}
+			dr.Policy.LoadBalancer = "PASSTHROUGH"
+		}
+	}
+	// workloadSelector: a workload of the rule's namespace (or the gateway, for a rule in the
+	// root namespace), sometimes nothing. Such a rule is private to its namespace.
+	if g.chance(0.2) {
+		dr := &m.DestinationRules[g.r.IntN(len(m.DestinationRules))]
+		var cands []map[string]string
+		for _, w := range m.Workloads {
+			if w.Namespace == dr.Namespace {
+				cands = append(cands, map[string]string{"app": w.Name})
+			}
+		}
+		if dr.Namespace == RootNamespace && m.Gateway != nil {
+			cands = append(cands, map[string]string{"istio": "ingressgateway"})
+		}
+		if len(cands) == 0 || g.chance(0.2) {
+			dr.WorkloadSelector = map[string]string{"app": "ghost"}
+		} else {
+			dr.WorkloadSelector = pick(g, cands)
+		}
+		// Istio's validation: such a rule may only be exported to its own namespace.
+		if len(dr.ExportTo) > 0 && !(len(dr.ExportTo) == 1 && (dr.ExportTo[0] == "." || dr.ExportTo[0] == dr.Namespace)) {
+			dr.ExportTo = []string{"."}
+		}
+	}
+	// tls details on a rule's top-level ISTIO_MUTUAL or SIMPLE.
+	if g.chance(0.3) {
+		dr := &m.DestinationRules[g.r.IntN(len(m.DestinationRules))]
+		if p := dr.Policy; p != nil && (p.TLS == TLSIstioMutual || p.TLS == TLSSimple) {
+			switch g.weighted(0.25, 0.45, 0.3) {
+			case 0:
+				p.SNI = "custom.sni.example"
+			case 1:
+				p.SANsSet = true
+				w := pick(g, m.Workloads)
+				switch g.weighted(0.4, 0.4, 0.2) {
+				case 0: // the identity of some workload: right for its own Service only
+					p.SubjectAltNames = []string{m.Identity(&w)}
+				case 1:
+					p.SubjectAltNames = []string{fmt.Sprintf("spiffe://%s/ns/%s/sa/nobody", m.TrustDomain(), w.Namespace)}
+				default: // an explicit empty list
+				}
+			default:
+				p.CredentialName = "client-credential"
+			}
+		}
 	}
 }

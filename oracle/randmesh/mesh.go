@@ -82,6 +82,8 @@ type Workload struct {
 	// ServiceExportTo is the Service's networking.istio.io/exportTo annotation, split on
 	// commas; nil: no annotation (visible everywhere).
 	ServiceExportTo []string
+	// Headless: the Service has clusterIP: None (an ORIGINAL_DST cluster in Istio).
+	Headless bool
 
 	// Derived by Complete.
 	Sidecar   bool   // whether Istio's injector gives its pods a sidecar
@@ -145,8 +147,14 @@ type PortPolicy struct {
 // TrafficPolicy is the subset of a DestinationRule trafficPolicy the generator uses.
 type TrafficPolicy struct {
 	TLS          TLSMode
-	LoadBalancer string
+	LoadBalancer string // simple LB; "PASSTHROUGH" makes the cluster ORIGINAL_DST
 	PortLevel    []PortPolicy
+	// With TLS set: tls.sni, tls.subjectAltNames (written when SANsSet, so an explicit empty
+	// list can be rendered) and tls.credentialName.
+	SNI             string
+	SubjectAltNames []string
+	SANsSet         bool
+	CredentialName  string
 }
 
 // Subset is a DestinationRule subset.
@@ -162,9 +170,11 @@ type DestinationRule struct {
 	Namespace string
 	Host      string   // as written: FQDN, short name or wildcard
 	ExportTo  []string // nil: field absent
-	Policy    *TrafficPolicy
-	Subsets   []Subset
-	Created   time.Time
+	// WorkloadSelector is spec.workloadSelector.matchLabels; nil: no workloadSelector.
+	WorkloadSelector map[string]string
+	Policy           *TrafficPolicy
+	Subsets          []Subset
+	Created          time.Time
 }
 
 // Gateway is an ingress gateway client (istio-system/istio-ingressgateway by default). It has
@@ -180,15 +190,41 @@ type Gateway struct {
 // Key is "namespace/name".
 func (g *Gateway) Key() string { return g.Namespace + "/" + g.Name }
 
+// MeshConfig is the part of Istio's mesh config a mesh may change (the `istio` ConfigMap of
+// the root namespace, data.mesh). Zero fields keep Istio's defaults.
+type MeshConfig struct {
+	EnableAutoMtls                 *bool
+	TrustDomain                    string
+	DefaultDestinationRuleExportTo []string
+}
+
 // Mesh is one mesh: namespaces (the root namespace included), workloads with their Services,
-// PeerAuthentications, DestinationRules and optionally an ingress gateway.
+// PeerAuthentications, DestinationRules, optionally an ingress gateway and a mesh config.
 type Mesh struct {
 	Seed                uint64
+	MeshConfig          *MeshConfig // nil: Istio's defaults, no ConfigMap
 	Namespaces          []Namespace
 	Workloads           []Workload
 	PeerAuthentications []PeerAuthentication
 	DestinationRules    []DestinationRule
 	Gateway             *Gateway
+}
+
+// TrustDomain is the mesh's trust domain (meshConfig.trustDomain, default cluster.local).
+func (m *Mesh) TrustDomain() string {
+	if m.MeshConfig != nil && m.MeshConfig.TrustDomain != "" {
+		return m.MeshConfig.TrustDomain
+	}
+	return Domain
+}
+
+// Identity is the SPIFFE identity the pods of w present.
+func (m *Mesh) Identity(w *Workload) string {
+	sa := w.ServiceAccount
+	if sa == "" {
+		sa = "default"
+	}
+	return fmt.Sprintf("spiffe://%s/ns/%s/sa/%s", m.TrustDomain(), w.Namespace, sa)
 }
 
 // Namespace returns the namespace with that name, or nil.
@@ -318,6 +354,19 @@ func (m *Mesh) Complete() {
 func (m *Mesh) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "mesh seed=%d\n", m.Seed)
+	if mc := m.MeshConfig; mc != nil {
+		b.WriteString("  meshConfig")
+		if mc.EnableAutoMtls != nil {
+			fmt.Fprintf(&b, " enableAutoMtls=%v", *mc.EnableAutoMtls)
+		}
+		if mc.TrustDomain != "" {
+			fmt.Fprintf(&b, " trustDomain=%s", mc.TrustDomain)
+		}
+		if mc.DefaultDestinationRuleExportTo != nil {
+			fmt.Fprintf(&b, " defaultDestinationRuleExportTo=%v", mc.DefaultDestinationRuleExportTo)
+		}
+		b.WriteString("\n")
+	}
 	for _, ns := range m.Namespaces {
 		fmt.Fprintf(&b, "  ns %s injection=%q\n", ns.Name, ns.Injection)
 	}
@@ -325,6 +374,9 @@ func (m *Mesh) String() string {
 		fmt.Fprintf(&b, "  wl %s labels=%s inject=%q sidecar=%v sa=%s replicas=%d", w.Key(), fmtLabels(w.Labels), w.InjectLabel, w.Sidecar, w.ServiceAccount, w.Replicas)
 		if w.ServiceExportTo != nil {
 			fmt.Fprintf(&b, " svcExportTo=%v", w.ServiceExportTo)
+		}
+		if w.Headless {
+			b.WriteString(" headless")
 		}
 		b.WriteString(" ports=")
 		for _, p := range w.Ports {
@@ -347,7 +399,11 @@ func (m *Mesh) String() string {
 		b.WriteString("\n")
 	}
 	for _, dr := range m.DestinationRules {
-		fmt.Fprintf(&b, "  dr %s/%s created=%s host=%s exportTo=%v policy=%s", dr.Namespace, dr.Name, dr.Created.Format(time.RFC3339), dr.Host, dr.ExportTo, fmtPolicy(dr.Policy))
+		fmt.Fprintf(&b, "  dr %s/%s created=%s host=%s exportTo=%v", dr.Namespace, dr.Name, dr.Created.Format(time.RFC3339), dr.Host, dr.ExportTo)
+		if dr.WorkloadSelector != nil {
+			fmt.Fprintf(&b, " workloadSelector=%s", fmtLabels(dr.WorkloadSelector))
+		}
+		fmt.Fprintf(&b, " policy=%s", fmtPolicy(dr.Policy))
 		for _, s := range dr.Subsets {
 			fmt.Fprintf(&b, " subset[%s %s %s]", s.Name, fmtLabels(s.Labels), fmtPolicy(s.Policy))
 		}
@@ -361,6 +417,15 @@ func fmtPolicy(p *TrafficPolicy) string {
 		return "<none>"
 	}
 	s := fmt.Sprintf("{tls=%q lb=%q", p.TLS, p.LoadBalancer)
+	if p.SNI != "" {
+		s += fmt.Sprintf(" sni=%q", p.SNI)
+	}
+	if p.SANsSet {
+		s += fmt.Sprintf(" sans=%q", p.SubjectAltNames)
+	}
+	if p.CredentialName != "" {
+		s += fmt.Sprintf(" credentialName=%q", p.CredentialName)
+	}
 	for _, pp := range p.PortLevel {
 		s += fmt.Sprintf(" port%d:{tls=%q}", pp.Port, pp.TLS)
 	}

@@ -36,6 +36,13 @@ func TestGenerateShape(t *testing.T) {
 			if !w.Sidecar {
 				sawNoSidecar = true
 			}
+			svcPorts, ctrPorts := map[int]bool{}, map[int]bool{}
+			for _, p := range w.Ports {
+				if svcPorts[p.ServicePort] || ctrPorts[p.ContainerPort] {
+					t.Fatalf("seed %d: %s: duplicate Service or container port in %v", seed, w.Key(), w.Ports)
+				}
+				svcPorts[p.ServicePort], ctrPorts[p.ContainerPort] = true, true
+			}
 			for _, p := range w.Pods {
 				if ips[p.IP] {
 					t.Fatalf("seed %d: duplicate pod IP %s", seed, p.IP)

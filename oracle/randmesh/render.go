@@ -6,6 +6,35 @@ import (
 	"time"
 )
 
+// MeshConfigYAML renders the mesh config as the data.mesh of the `istio` ConfigMap.
+func (mc *MeshConfig) MeshConfigYAML() string {
+	var b strings.Builder
+	if mc.EnableAutoMtls != nil {
+		fmt.Fprintf(&b, "enableAutoMtls: %v\n", *mc.EnableAutoMtls)
+	}
+	if mc.TrustDomain != "" {
+		fmt.Fprintf(&b, "trustDomain: %s\n", mc.TrustDomain)
+	}
+	if mc.DefaultDestinationRuleExportTo != nil {
+		b.WriteString("defaultDestinationRuleExportTo:\n")
+		for _, e := range mc.DefaultDestinationRuleExportTo {
+			fmt.Fprintf(&b, "- %q\n", e)
+		}
+	}
+	return b.String()
+}
+
+func meshConfigDoc(mc *MeshConfig) string {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata:\n")
+	fmt.Fprintf(&b, "  name: istio\n  namespace: %s\n", RootNamespace)
+	b.WriteString("data:\n  mesh: |-\n")
+	for _, line := range strings.Split(strings.TrimSuffix(mc.MeshConfigYAML(), "\n"), "\n") {
+		fmt.Fprintf(&b, "    %s\n", line)
+	}
+	return b.String()
+}
+
 // Documents in every rendering are separated by "\n---\n" (Istio's fake discovery server
 // splits KubernetesObjectString on exactly that).
 const docSep = "---\n"
@@ -48,6 +77,9 @@ func (m *Mesh) IstioYAML() string {
 func (m *Mesh) ManifestsYAML() string {
 	var docs []string
 	docs = append(docs, m.namespaceDocs()...)
+	if m.MeshConfig != nil {
+		docs = append(docs, meshConfigDoc(m.MeshConfig))
+	}
 	for i := range m.Workloads {
 		w := &m.Workloads[i]
 		docs = append(docs, deploymentDoc(w), serviceDoc(w))
@@ -97,7 +129,11 @@ func serviceDoc(w *Workload) string {
 		fmt.Fprintf(&b, "  annotations:\n    networking.istio.io/exportTo: %q\n", strings.Join(w.ServiceExportTo, ","))
 	}
 	b.WriteString("spec:\n")
-	fmt.Fprintf(&b, "  clusterIP: %s\n", w.ClusterIP)
+	if w.Headless {
+		b.WriteString("  clusterIP: None\n")
+	} else {
+		fmt.Fprintf(&b, "  clusterIP: %s\n", w.ClusterIP)
+	}
 	fmt.Fprintf(&b, "  selector:\n    app: %q\n", w.Name)
 	b.WriteString("  ports:\n")
 	for _, p := range w.Ports {
@@ -263,6 +299,22 @@ func writePolicy(b *strings.Builder, indent string, p *TrafficPolicy) {
 	}
 	if p.TLS != TLSAbsent {
 		fmt.Fprintf(b, "%stls:\n%s  mode: %s\n", in, in, p.TLS)
+		if p.SNI != "" {
+			fmt.Fprintf(b, "%s  sni: %q\n", in, p.SNI)
+		}
+		if p.SANsSet {
+			if len(p.SubjectAltNames) == 0 {
+				fmt.Fprintf(b, "%s  subjectAltNames: []\n", in)
+			} else {
+				fmt.Fprintf(b, "%s  subjectAltNames:\n", in)
+				for _, s := range p.SubjectAltNames {
+					fmt.Fprintf(b, "%s  - %q\n", in, s)
+				}
+			}
+		}
+		if p.CredentialName != "" {
+			fmt.Fprintf(b, "%s  credentialName: %q\n", in, p.CredentialName)
+		}
 	}
 	if len(p.PortLevel) > 0 {
 		fmt.Fprintf(b, "%sportLevelSettings:\n", in)
@@ -284,6 +336,10 @@ func destinationRuleDoc(dr *DestinationRule) string {
 	writeMeta(&b, dr.Name, dr.Namespace, dr.Created)
 	b.WriteString("spec:\n")
 	fmt.Fprintf(&b, "  host: %q\n", dr.Host)
+	if dr.WorkloadSelector != nil {
+		b.WriteString("  workloadSelector:\n    matchLabels:\n")
+		writeLabels(&b, "      ", dr.WorkloadSelector)
+	}
 	if dr.ExportTo != nil {
 		b.WriteString("  exportTo:\n")
 		for _, e := range dr.ExportTo {
