@@ -119,7 +119,9 @@ func closeMatches(s string, candidates []string, n int) []string {
 		d := editDistance(strings.ToLower(s), strings.ToLower(c))
 		limit := len(s)/3 + 2
 		base := s[strings.LastIndex(s, "/")+1:]
-		if d <= limit || (base != "" && strings.Contains(c, base)) {
+		if base != "" && strings.Contains(c, base) {
+			out = append(out, scored{c, 0}) // the name typed is part of it: nearest
+		} else if d <= limit {
 			out = append(out, scored{c, d})
 		}
 	}
