@@ -91,13 +91,3 @@ func TestUsage(t *testing.T) {
 		{name: "version", args: []string{"version"}, code: 0},
 	})
 }
-
-func TestTraceExample(t *testing.T) {
-	k := "../../examples/titanium/k8s-manifests/overlays/gcp"
-	runGolden(t, []cliCase{
-		{name: "lead-trace-example-blog", args: []string{"trace", "-k", k, "istio-system/istio-ingressgateway", "http://titanium.example.com/blog/"}, code: 1},
-		{name: "lead-trace-example-blog-json", args: []string{"trace", "-k", k, "istio-system/istio-ingressgateway", "http://titanium.example.com/blog/", "-o", "json"}, code: 1},
-		{name: "lead-trace-example-api", args: []string{"trace", "-k", k, "istio-system/istio-ingressgateway", "http://titanium.example.com/api/"}, code: 0},
-		{name: "lead-trace-unknown-from", args: []string{"trace", "-k", k, "titanium-prod/prod-blog", "http://prod-user-service:8001/"}, code: 2},
-	})
-}

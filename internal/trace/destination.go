@@ -27,7 +27,23 @@ func (r *request) destination() {
 			labels, ok := drd.Subset(r.subset)
 			if !ok {
 				d := drd.Decision
-				r.hop("destinationrule", HopFail, fmt.Sprintf("the route names subset %q but the DestinationRule the client uses for %s defines no such subset, so Envoy has no cluster for it", r.subset, r.svc.Host), d)
+				d.By = append([]objects.Ref(nil), d.By...)
+				var have []string
+				reason := fmt.Sprintf("the route names subset %q but no DestinationRule the client uses for %s defines it", r.subset, r.svc.Host)
+				if m := drd.Rule; m != nil {
+					for _, dr := range m.Rules {
+						d.By = append(d.By, dr.Obj.Ref("spec.subsets"))
+					}
+					for _, ss := range m.Subsets {
+						have = append(have, ss.Name)
+					}
+					reason = fmt.Sprintf("the route names subset %q but DestinationRule %s, the one the client uses for %s, defines no such subset", r.subset, m.Name(), r.svc.Host)
+					if len(have) > 0 {
+						reason += " (it defines " + strings.Join(have, ", ") + ")"
+					}
+				}
+				reason += fmt.Sprintf(", so Envoy has no cluster outbound|%d|%s|%s", sp.Port, r.subset, r.svc.Host)
+				r.hop("destinationrule", HopFail, reason, d)
 				r.fail(CauseUnknownSubset, &failure{dr: &drd})
 				return
 			}
@@ -37,12 +53,19 @@ func (r *request) destination() {
 		r.hop("destinationrule", status, drd.Reason, drd.Decision)
 	}
 
-	eps := r.e.Endpoints(r.svc, sp, subsetLabels)
+	set := r.e.EndpointSet(r.svc, sp, subsetLabels)
+	eps := set.Endpoints
 	if len(eps) == 0 {
 		d := resolve.Decision{By: []objects.Ref{r.svc.Obj.Ref("spec.selector")}}
-		reason := fmt.Sprintf("Service %s selects no pods", r.svc.Key())
-		if len(subsetLabels) > 0 {
-			reason = fmt.Sprintf("no pod of Service %s has the labels of subset %q", r.svc.Key(), r.subset)
+		if len(set.By) > 0 {
+			d = set.Decision
+		}
+		reason := set.Reason
+		if reason == "" {
+			reason = fmt.Sprintf("Service %s selects no pods", r.svc.Key())
+			if len(subsetLabels) > 0 {
+				reason = fmt.Sprintf("no pod of Service %s has the labels of subset %q", r.svc.Key(), r.subset)
+			}
 		}
 		r.hop("endpoints", HopFail, reason, d)
 		r.fail(CauseNoEndpoints, &failure{detail: reason})
@@ -93,6 +116,13 @@ func (r *request) endpoint(ep resolve.Endpoint, subsetLabels map[string]string) 
 			reason := listen.Reason
 			if !tp.Found {
 				reason = tp.Reason
+				if tp.Name == "" {
+					// A numeric targetPort no container declares: SPEC.md counts
+					// it as PORT_NOT_LISTENING, on the assumption that the
+					// application listens where its containers say.
+					reason = fmt.Sprintf("Service %s port %d targets port %d, which no container of %s declares (%s): nothing accepts the connection there", r.svc.Key(), r.port.Port, tp.Port, w.Key(), declaredPorts(w))
+					r.assumed = append(r.assumed, fmt.Sprintf("the application of %s listens only on the ports its containers declare (Kubernetes does not require declaring them)", w.Key()))
+				}
 			}
 			d := listen.Decision
 			d.Merge(tp.Decision)
@@ -153,6 +183,23 @@ func (r *request) endpoint(ep resolve.Endpoint, subsetLabels map[string]string) 
 	return true
 }
 
+// declaredPorts lists the ports the containers of w declare, for a message.
+func declaredPorts(w *mesh.Workload) string {
+	var ps []string
+	for _, c := range w.Containers {
+		if c.Init && !c.RestartAlways {
+			continue
+		}
+		for _, p := range c.Ports {
+			ps = append(ps, fmt.Sprint(p.Port))
+		}
+	}
+	if len(ps) == 0 {
+		return "they declare no port"
+	}
+	return "they declare " + strings.Join(ps, ", ")
+}
+
 func portProto(p *mesh.ServicePort, http bool) string {
 	s := "TCP"
 	if http {
@@ -171,12 +218,78 @@ func subsetText(s string) string {
 	return ", subset " + s
 }
 
+// serviceEntryDestination ends a trace whose route sends to a ServiceEntry
+// host: the proxy applies the DestinationRule's TLS, if any; auto mTLS does
+// not apply to a MESH_EXTERNAL entry (BestEffortInferServiceMTLSMode returns
+// MTLSUnknown for meshExternal, so buildUpstreamTLSSettings sets no TLS).
+// meshdoctor does not follow the entry's endpoints: what answers there is
+// outside the input, and the trace says so.
+func (r *request) serviceEntryDestination() {
+	se := r.se
+	loc := "MESH_EXTERNAL"
+	if se.Spec.GetLocation().String() == "MESH_INTERNAL" {
+		loc = "MESH_INTERNAL"
+	}
+	r.hop("destination", HopInfo, fmt.Sprintf("ServiceEntry %s/%s (%s, resolution %s) port %d%s: the proxy sends the request to the endpoints the entry names, which meshdoctor does not follow",
+		se.Namespace, se.Name, loc, se.Spec.GetResolution().String(), r.sePort, subsetText(r.subset)), resolve.Decision{By: []objects.Ref{se.Obj.Ref("spec.hosts")}})
+	r.assumed = append(r.assumed, fmt.Sprintf("the endpoints of ServiceEntry %s/%s accept the request (they are outside the input)", se.Namespace, se.Name))
+	security := resolve.TLSPlaintext
+	if r.tgt.Scheme == "https" {
+		security = resolve.TLSSimple // the application originates TLS itself
+	}
+	reason := "no DestinationRule sets TLS for this host"
+	var d resolve.Decision
+	drTLS := false
+	if r.viaProxy {
+		drd := r.e.DestinationRule(r.client, r.host)
+		d = drd.Decision
+		if m := drd.Rule; m != nil {
+			if _, ok := m.Subset(r.subset); r.subset != "" && !ok {
+				r.hop("destinationrule", HopFail, fmt.Sprintf("the route names subset %q but DestinationRule %s defines no such subset, so Envoy has no cluster outbound|%d|%s|%s", r.subset, m.Name(), r.sePort, r.subset, r.host), d)
+				r.fail(CauseUnknownSubset, &failure{dr: &drd})
+				return
+			}
+			tls := m.TLS(r.sePort, r.subset)
+			reason = tls.Reason
+			drTLS = tls.Settings != nil
+			if tls.Settings != nil {
+				d.By = append(d.By, tls.Ref())
+				switch tls.Mode() {
+				case "DISABLE":
+				case "ISTIO_MUTUAL":
+					security = resolve.TLSMutualIstio
+				default:
+					security = resolve.TLSSimple
+				}
+			}
+		} else if r.subset != "" {
+			r.hop("destinationrule", HopFail, fmt.Sprintf("the route names subset %q but no DestinationRule defines subsets for %s, so Envoy has no cluster outbound|%d|%s|%s", r.subset, r.host, r.sePort, r.subset, r.host), d)
+			r.fail(CauseUnknownSubset, &failure{dr: &drd})
+			return
+		}
+		auto := "auto mTLS does not apply to a MESH_EXTERNAL host"
+		switch {
+		case drTLS:
+			auto = "the proxy applies it"
+		case loc == "MESH_INTERNAL":
+			auto = "under auto mTLS the entry's endpoints decide (meshdoctor does not follow them)"
+			r.assumed = append(r.assumed, fmt.Sprintf("the endpoints of the MESH_INTERNAL ServiceEntry %s/%s have no sidecar, so auto mTLS sends them what the client sends", se.Namespace, se.Name))
+		}
+		r.hop("client tls", HopInfo, fmt.Sprintf("to %s: %s; %s: %s", r.host, reason, auto, security), d)
+	}
+	r.t.Security = security
+}
+
 // verdict turns the first failure into what the user sees.
 func (r *request) verdict() {
 	t := r.t
 	if r.failed == nil {
 		t.Result = ResultOK
-		t.Summary = fmt.Sprintf("the request reaches %s", r.svc.Key())
+		target := r.host
+		if r.svc != nil {
+			target = r.svc.Key()
+		}
+		t.Summary = fmt.Sprintf("the request reaches %s", target)
 		if t.Security != "" {
 			t.Summary += " over " + t.Security
 		}
@@ -194,10 +307,24 @@ func (r *request) verdict() {
 			break
 		}
 	}
-	if t.Cause == CauseUnknownHost && r.e.X.Mesh.OutboundPolicy == mesh.OutboundAllowAny && r.viaProxy {
-		// ALLOW_ANY: the sidecar forwards unknown hosts to PassthroughCluster
-		// (pilot/pkg/networking/core/cluster_builder.go buildDefaultPassthroughCluster).
-		t.HTTPStatus = 0
-		t.Envoy = Envoy{ResponseFlags: "", Message: "the host is not in the mesh registry: the sidecar passes the request through (PassthroughCluster, plaintext) and DNS decides"}
+	if t.Cause == CauseUnknownHost && r.viaProxy {
+		switch r.routeAction {
+		case resolve.ActionPassthrough:
+			// ALLOW_ANY: the sidecar forwards a host it does not know to
+			// PassthroughCluster (pilot/pkg/networking/core/cluster_builder.go
+			// buildDefaultPassthroughCluster).
+			t.HTTPStatus = 0
+			t.Envoy = Envoy{Message: "the host is not in the mesh registry: the sidecar passes the request through (PassthroughCluster, plaintext) and DNS decides"}
+		case resolve.ActionBlackhole:
+			// REGISTRY_ONLY: the block_all virtual host answers 502 directly
+			// (pilot/pkg/networking/core/httproute.go).
+		default:
+			// A route (a gateway's, or a VirtualService's) sends to a host that
+			// is in no registry: pilot still names the cluster
+			// outbound|port|subset|host (route/route.go GetDestinationCluster)
+			// but builds none, so Envoy answers 503 NC with an empty body.
+			t.HTTPStatus = 503
+			t.Envoy = Envoy{ResponseFlags: "NC", Details: "cluster_not_found"}
+		}
 	}
 }

@@ -72,6 +72,10 @@ func response(cause string, viaProxy, http bool) (status int, e Envoy) {
 			return 0, Envoy{Message: "connection closed by the server's RBAC filter (curl: (52) Empty reply from server)"}
 		case CauseNoEndpoints:
 			return 0, Envoy{Message: "no pod answers on the service's cluster IP (curl: (7) Failed to connect, or a timeout)"}
+		case CauseUnknownHost:
+			// No proxy: the application's own DNS lookup decides; a name no
+			// Service declares does not resolve inside the cluster.
+			return 0, Envoy{Message: "no Service has this name: the lookup fails unless DNS resolves it outside the cluster (curl: (6) Could not resolve host)"}
 		}
 	}
 	switch cause {

@@ -3,7 +3,9 @@ package trace
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"regexp"
+	"strconv"
 	"strings"
 
 	networking "istio.io/api/networking/v1alpha3"
@@ -48,6 +50,9 @@ func (r *request) fixes() []Fix {
 		cands = append(cands, r.fixSAN()...)
 	case CauseAuthzDenied:
 		cands = append(cands, r.fixAuthz()...)
+	case CauseUnknownHost:
+		cands = append(cands, r.fixRouteHost()...)
+		cands = append(cands, r.fixServiceEntry()...)
 	}
 	var out []Fix
 	for _, c := range cands {
@@ -303,7 +308,18 @@ func (r *request) fixDRTLS(mode networking.ClientTLSSettings_TLSmode, summary st
 			return []candidate{{summary: fmt.Sprintf(summary, r.svc.Host), security: sec, changes: []Change{{Old: dr.Obj, New: c}}}}
 		}
 	}
-	return nil
+	if mode != networking.ClientTLSSettings_ISTIO_MUTUAL || !r.viaProxy || r.svc == nil || r.e.DestinationRule(r.client, r.svc.Host).Rule != nil {
+		return nil
+	}
+	// No DestinationRule applies: auto mTLS decided plaintext (the service
+	// namespace's mode is DISABLE). A rule for the one host in its namespace
+	// sets ISTIO_MUTUAL for the clients that have no rule of their own.
+	dr := &networkingv1.DestinationRule{}
+	dr.Name, dr.Namespace = r.svc.Name+"-mtls", r.svc.Namespace
+	dr.Spec.Host = r.svc.Host
+	dr.Spec.TrafficPolicy = &networking.TrafficPolicy{Tls: &networking.ClientTLSSettings{Mode: mode}}
+	o := newObject("networking.istio.io/v1", "DestinationRule", dr.Namespace, dr.Name, dr)
+	return []candidate{{summary: fmt.Sprintf(summary, r.svc.Host) + " (a DestinationRule, since auto mTLS sends plaintext here)", security: "none", changes: []Change{{New: o}}}}
 }
 
 // fixPortPermissive lets the server's port accept plaintext: a port-level
@@ -435,4 +451,71 @@ func (r *request) fixAuthz() []candidate {
 		}}
 	}
 	return nil
+}
+
+// fixRouteHost points a route whose destination host is in no registry at the
+// Service of the route's namespace with the closest name (a typo).
+func (r *request) fixRouteHost() []candidate {
+	f := r.failed
+	if f.vs == nil || f.vs.Obj == nil {
+		return nil
+	}
+	var bad string
+	editString(f.vs.Obj, f.vsPath, func(s string) string { bad = s; return s })
+	short := strings.SplitN(bad, ".", 2)[0]
+	var names []string
+	for _, s := range r.e.X.ServicesIn(f.vs.Namespace) {
+		names = append(names, f.vs.Namespace+"/"+s.Name)
+	}
+	near := closeMatches(f.vs.Namespace+"/"+short, names, 1)
+	if len(near) == 0 {
+		return nil
+	}
+	name := near[0][strings.LastIndex(near[0], "/")+1:]
+	nv, ok := editString(f.vs.Obj, f.vsPath, func(string) string { return name })
+	if !ok {
+		return nil
+	}
+	return []candidate{{
+		summary:  fmt.Sprintf("route to Service %s/%s instead of %q, which no Service or ServiceEntry declares (%s)", f.vs.Namespace, name, bad, f.vs.Obj.At(f.vsPath)),
+		security: "none",
+		changes:  []Change{{Old: f.vs.Obj, New: nv}},
+	}}
+}
+
+// fixServiceEntry declares an external host that a REGISTRY_ONLY mesh blocks,
+// with a ServiceEntry in the client's namespace.
+func (r *request) fixServiceEntry() []candidate {
+	if r.routeAction != resolve.ActionBlackhole || r.client == nil || net.ParseIP(r.tgt.Host) != nil {
+		return nil
+	}
+	host := strings.ToLower(r.tgt.Host)
+	if h, ok := r.opts.Headers["Host"]; ok {
+		host = strings.ToLower(h)
+	}
+	port := r.tgt.Port
+	if port == 0 {
+		return nil
+	}
+	proto := "TCP"
+	switch r.tgt.Scheme {
+	case "http":
+		proto = "HTTP"
+	case "https":
+		proto = "TLS"
+	}
+	se := &networkingv1.ServiceEntry{}
+	se.Name = strings.ReplaceAll(host, ".", "-")
+	se.Namespace = r.client.Namespace
+	se.Spec.Hosts = []string{host}
+	se.Spec.ExportTo = []string{"."} // visible to the client's namespace only
+	se.Spec.Location = networking.ServiceEntry_MESH_EXTERNAL
+	se.Spec.Resolution = networking.ServiceEntry_DNS
+	se.Spec.Ports = []*networking.ServicePort{{Number: uint32(port), Name: strings.ToLower(proto) + "-" + strconv.Itoa(int(port)), Protocol: proto}}
+	o := newObject("networking.istio.io/v1", "ServiceEntry", se.Namespace, se.Name, se)
+	return []candidate{{
+		summary:  fmt.Sprintf("declare %s:%d with a ServiceEntry, so that the REGISTRY_ONLY mesh lets %s call it", host, port, r.client.Namespace),
+		security: fmt.Sprintf("workloads in %s may call %s:%d outside the mesh", r.client.Namespace, host, port),
+		changes:  []Change{{New: o}},
+	}}
 }

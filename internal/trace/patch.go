@@ -3,7 +3,11 @@ package trace
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -109,6 +113,11 @@ func patchYAML(c Change) (string, error) {
 		return "", err
 	}
 	dropDirectives(m)
+	if spec, ok := m["spec"].(map[string]any); ok {
+		if full := specWithDefaults(c.New.Typed); full != nil {
+			fillZeroEnums(spec, full)
+		}
+	}
 	md, _ := m["metadata"].(map[string]any)
 	if md == nil {
 		md = map[string]any{}
@@ -128,6 +137,51 @@ func patchYAML(c Change) (string, error) {
 		kind = "merge"
 	}
 	return fmt.Sprintf("# kubectl patch --type %s, on %s\n%s", kind, c.Old.Pos.String(), b), nil
+}
+
+// specWithDefaults renders the spec of an Istio object with its zero values
+// (protojson EmitUnpopulated), or nil for other kinds.
+func specWithDefaults(typed any) map[string]any {
+	v := reflect.ValueOf(typed)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	f := v.Elem().FieldByName("Spec")
+	if !f.IsValid() || !f.CanAddr() {
+		return nil
+	}
+	pm, ok := f.Addr().Interface().(proto.Message)
+	if !ok {
+		return nil
+	}
+	b, err := protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(pm)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// fillZeroEnums replaces the nulls of a JSON merge patch that stand for an
+// enum set to its zero value (tls.mode: DISABLE is 0, which JSON omits, so the
+// diff shows it as a removal) by the value's name: the same change, written
+// the way an operator would write it.
+func fillZeroEnums(patch, full map[string]any) {
+	for k, v := range patch {
+		switch pv := v.(type) {
+		case nil:
+			if s, ok := full[k].(string); ok && s != "" {
+				patch[k] = s
+			}
+		case map[string]any:
+			if fv, ok := full[k].(map[string]any); ok {
+				fillZeroEnums(pv, fv)
+			}
+		}
+	}
 }
 
 func cleanMeta(m map[string]any) {

@@ -98,6 +98,16 @@ func FindWorkload(x *mesh.Index, from string) (*mesh.Workload, error) {
 	msg := fmt.Sprintf("no workload %q in the input", from)
 	if close := closeMatches(from, keys, 5); len(close) > 0 {
 		msg += "; did you mean " + strings.Join(close, ", ") + "?"
+	} else if in := x.WorkloadsIn(ns); len(in) > 0 {
+		var names []string
+		for _, w := range in {
+			if len(names) == 5 {
+				names = append(names, "...")
+				break
+			}
+			names = append(names, w.Key())
+		}
+		msg += "; the workloads of namespace " + ns + " are " + strings.Join(names, ", ")
 	}
 	return nil, fmt.Errorf("%s", msg)
 }
@@ -116,10 +126,17 @@ func closeMatches(s string, candidates []string, n int) []string {
 			continue
 		}
 		seen[c] = true
-		d := editDistance(strings.ToLower(s), strings.ToLower(c))
-		limit := len(s)/3 + 2
-		base := s[strings.LastIndex(s, "/")+1:]
-		if base != "" && strings.Contains(c, base) {
+		ls, lc := strings.ToLower(s), strings.ToLower(c)
+		ns, base := splitLast(ls)
+		cns, cbase := splitLast(lc)
+		// In the namespace typed, compare names: a third of the name may be
+		// wrong (a typo, not another workload). Across namespaces, compare
+		// the whole key with a tighter limit.
+		d, limit := editDistance(ls, lc), len(ls)/4+1
+		if ns == cns {
+			d, limit = editDistance(base, cbase), len(base)/3+1
+		}
+		if base != "" && strings.Contains(cbase, base) {
 			out = append(out, scored{c, 0}) // the name typed is part of it: nearest
 		} else if d <= limit {
 			out = append(out, scored{c, d})
@@ -136,6 +153,15 @@ func closeMatches(s string, candidates []string, n int) []string {
 		res = append(res, out[i].c)
 	}
 	return res
+}
+
+// splitLast splits "ns/name" at its last slash ("" and s without one).
+func splitLast(s string) (string, string) {
+	i := strings.LastIndex(s, "/")
+	if i < 0 {
+		return "", s
+	}
+	return s[:i], s[i+1:]
 }
 
 func editDistance(a, b string) int {

@@ -31,14 +31,22 @@ type request struct {
 	sidecar  resolve.SidecarDecision
 	external bool
 	// decided along the way
-	svc      *mesh.Service
+	svc *mesh.Service
+	// se is the ServiceEntry the route sends to, when the destination is not
+	// a Kubernetes Service.
+	se       *mesh.ServiceEntry
+	sePort   int32
 	port     *mesh.ServicePort
 	host     string
 	subset   string
 	http     bool
 	viaProxy bool
-	failed   *failure
-	assumed  []string
+	// routeAction is the proxy's route action (resolve.Action*), which says
+	// what an unknown host gets: PassthroughCluster, the 502 of
+	// BlackHoleCluster, or (a route to a host without cluster) 503 NC.
+	routeAction string
+	failed      *failure
+	assumed     []string
 }
 
 // failure is the first failing hop: it decides the verdict.
@@ -55,6 +63,9 @@ type failure struct {
 	authz   *resolve.AuthzDecision
 	dr      *resolve.DRDecision
 	mtlsDec *resolve.MTLSDecision
+	// vs and vsPath: the route destination host that is in no registry.
+	vs     *mesh.VirtualService
+	vsPath string
 }
 
 // Run traces one request from FROM (NAMESPACE/WORKLOAD or "external") to TO (a
@@ -72,7 +83,11 @@ func Run(e *resolve.Engine, from, to string, opts Options) (*Trace, error) {
 		return nil, err
 	}
 	if r.failed == nil {
-		r.destination()
+		if r.se != nil {
+			r.serviceEntryDestination()
+		} else {
+			r.destination()
+		}
 	}
 	r.verdict()
 	if !opts.NoFixes && r.failed != nil {
@@ -114,19 +129,19 @@ func (r *request) resolveClient(from string) error {
 	r.sidecar = r.e.Sidecar(r.client)
 	r.viaProxy = r.sidecar.HasProxy
 	c := r.client
+	// The engine's reason starts with the workload's key ("ns/name gets a
+	// sidecar: ..."); the hop says it once.
+	why := strings.TrimPrefix(r.sidecar.Reason, c.Key()+" ")
 	var detail string
 	switch {
 	case r.external:
-		detail = fmt.Sprintf("an external client enters through the gateway %s (identity %s)", c.Key(), r.e.Identity(c))
+		detail = fmt.Sprintf("an external client enters through %s, which %s; the gateway's mTLS identity is %s", c.Key(), why, r.e.Identity(c))
 	case r.sidecar.Kind == "gateway":
-		detail = fmt.Sprintf("%s is an Istio gateway proxy (identity %s)", c.Key(), r.e.Identity(c))
+		detail = fmt.Sprintf("%s %s; its mTLS identity is %s", c.Key(), why, r.e.Identity(c))
 	case r.sidecar.HasProxy:
-		detail = fmt.Sprintf("%s %s has an Istio sidecar (identity %s)", c.Kind, c.Key(), r.e.Identity(c))
+		detail = fmt.Sprintf("%s %s %s; its mTLS identity is %s", c.Kind, c.Key(), why, r.e.Identity(c))
 	default:
-		detail = fmt.Sprintf("%s %s has no sidecar: it sends plaintext and no VirtualService applies to it", c.Kind, c.Key())
-	}
-	if r.sidecar.Reason != "" {
-		detail += ": " + r.sidecar.Reason
+		detail = fmt.Sprintf("%s %s %s; it sends what the application sends (plaintext here), and no VirtualService or DestinationRule applies to it", c.Kind, c.Key(), why)
 	}
 	r.hop("client", HopInfo, detail, r.sidecar.Decision)
 	return nil
@@ -206,6 +221,7 @@ func (r *request) route() error {
 		r.hop("route", HopOK, fmt.Sprintf("DNS resolves %s to Service %s; kube-proxy picks a pod (no proxy, so no routing rules)", r.tgt.Host, svc.Key()), d)
 		return nil
 	}
+	r.routeAction = rd.Action
 	if !rd.Matched {
 		cause := CauseNoRoute
 		if rd.UnknownHost {
@@ -215,9 +231,34 @@ func (r *request) route() error {
 		r.fail(cause, &failure{detail: rd.Reason})
 		return nil
 	}
+	if len(rd.Destinations) > 0 && rd.Service == nil && rd.ServiceEntry != nil && !rd.UnknownHost {
+		// A ServiceEntry host: in the registry, outside Kubernetes.
+		r.hop("route", HopOK, rd.Reason, rd.Decision)
+		dest := rd.Destinations[0]
+		r.se, r.host, r.subset, r.sePort = rd.ServiceEntry, dest.Host, dest.Subset, dest.Port
+		if r.sePort == 0 {
+			r.sePort = r.tgt.Port
+		}
+		r.http = rd.HTTP
+		return nil
+	}
 	if len(rd.Destinations) == 0 || rd.Service == nil {
+		// Point at the destination host that is in no registry.
+		f := &failure{detail: rd.Reason}
+		if vs := rd.VirtualService; vs != nil && rd.Delegate == nil && rd.HTTPRoute >= 0 {
+			rd.By = append([]objects.Ref(nil), rd.By...)
+			for j, ds := range rd.Destinations {
+				if ds.Service == nil && ds.ServiceEntry == nil {
+					path := objects.Path("spec", "http", rd.HTTPRoute, "route", j, "destination", "host")
+					rd.By = append(rd.By, vs.Obj.Ref(path))
+					if f.vs == nil {
+						f.vs, f.vsPath = vs, path
+					}
+				}
+			}
+		}
 		r.hop("route", HopFail, rd.Reason, rd.Decision)
-		r.fail(CauseUnknownHost, &failure{detail: rd.Reason})
+		r.fail(CauseUnknownHost, f)
 		return nil
 	}
 	r.hop("route", HopOK, rd.Reason, rd.Decision)
