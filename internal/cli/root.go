@@ -108,6 +108,7 @@ Exit status: 0 clean, 1 findings or failing paths, 2 bad usage or unreadable inp
 		a.versionCommand(),
 		a.inventoryCommand(),
 		a.traceCommand(),
+		a.describeCommand(),
 	)
 	return root
 }
