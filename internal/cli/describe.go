@@ -192,7 +192,7 @@ func unknownServiceMessage(x *mesh.Index, arg, ns, name string) string {
 	var cands []scored
 	for _, s := range x.Services {
 		key := s.Name + "." + s.Namespace
-		d := describeEditDistance(strings.ToLower(name), strings.ToLower(s.Name))
+		d := trace.EditDistance(strings.ToLower(name), strings.ToLower(s.Name))
 		switch {
 		case s.Name == name:
 			d = 0 // the same name in another namespace
@@ -231,26 +231,6 @@ func unknownServiceMessage(x *mesh.Index, arg, ns, name string) string {
 		return msg + "; the services of namespace " + ns + " are " + strings.Join(names, ", ")
 	}
 	return msg
-}
-
-func describeEditDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // ---------------------------------------------------------------------------

@@ -132,9 +132,9 @@ func closeMatches(s string, candidates []string, n int) []string {
 		// In the namespace typed, compare names: a third of the name may be
 		// wrong (a typo, not another workload). Across namespaces, compare
 		// the whole key with a tighter limit.
-		d, limit := editDistance(ls, lc), len(ls)/4+1
+		d, limit := EditDistance(ls, lc), len(ls)/4+1
 		if ns == cns {
-			d, limit = editDistance(base, cbase), len(base)/3+1
+			d, limit = EditDistance(base, cbase), len(base)/3+1
 		}
 		if base != "" && strings.Contains(cbase, base) {
 			out = append(out, scored{c, 0}) // the name typed is part of it: nearest
@@ -164,7 +164,9 @@ func splitLast(s string) (string, string) {
 	return s[:i], s[i+1:]
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, for "did you
+// mean" suggestions.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
