@@ -33,6 +33,13 @@ type AuthzRequest struct {
 	Headers            map[string]string
 	// HTTP is false on TCP ports, where HTTP-only fields cannot be evaluated.
 	HTTP bool
+	// AnyRequest asks about any request on the port rather than one: the
+	// host, method, path and header conditions are unknown, so an ALLOW rule
+	// that depends only on them is assumed to match (some request is allowed)
+	// and such a DENY rule is assumed not to (some request gets through). The
+	// path checks of package paths ask this way, since a caller's requests
+	// are not in the manifests.
+	AnyRequest bool
 }
 
 // Authorization actions in an AuthzDecision.
@@ -440,6 +447,14 @@ func (e *Engine) azCompiled(p *mesh.AuthorizationPolicy) []azRule {
 }
 
 func (ev *azEval) eval(c *azCond) azTri {
+	if ev.req.AnyRequest {
+		switch c.kind {
+		case azKHost, azKMethod, azKPath, azKHeader:
+			// The request is "any request on this port": a condition on
+			// what an HTTP request carries may or may not hold.
+			return azUnknown
+		}
+	}
 	res := azYes
 	if len(c.values) > 0 {
 		any := azNo

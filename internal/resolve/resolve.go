@@ -57,6 +57,7 @@ type Engine struct {
 
 	sec securityState // caches of the security decisions (security_state.go)
 	rt  routingState  // caches of the routing decisions (routing_state.go)
+	pt  pathState     // indexes for classes of clients (classes.go)
 }
 
 // New returns an engine over x.

@@ -158,6 +158,8 @@ func (r *request) endpoint(ep resolve.Endpoint, subsetLabels map[string]string) 
 			Path:    r.tgt.Path,
 			Headers: r.opts.Headers,
 			HTTP:    r.http,
+
+			AnyRequest: r.opts.AnyRequest,
 		}
 		if areq.Method == "" {
 			areq.Method = "GET"

@@ -6,7 +6,10 @@
 // tracing again on the patched mesh. It never touches files or the cluster.
 package trace
 
-import "github.com/meshdoctor/meshdoctor/internal/objects"
+import (
+	"github.com/meshdoctor/meshdoctor/internal/mesh"
+	"github.com/meshdoctor/meshdoctor/internal/objects"
+)
 
 // Results.
 const (
@@ -37,6 +40,10 @@ type Trace struct {
 	Fixes       []Fix    `json:"fixes"`
 	// Summary is one sentence saying why, for the text output.
 	Summary string `json:"summary,omitempty"`
+	// Service and Port are the Kubernetes Service port the request reached
+	// (nil when it failed before, or went to a ServiceEntry host).
+	Service *mesh.Service     `json:"-"`
+	Port    *mesh.ServicePort `json:"-"`
 }
 
 // Hop is one step of the request.

@@ -19,6 +19,10 @@ type Options struct {
 	Gateway string
 	// NoFixes skips the search for fixes (used when verifying a fix).
 	NoFixes bool
+	// AnyRequest evaluates authorization for any request on the port, not
+	// for this method and path (resolve.AuthzRequest.AnyRequest): what the
+	// path checks ask, since callers' requests are not in the manifests.
+	AnyRequest bool
 }
 
 // request is the trace's working state.
@@ -90,6 +94,7 @@ func Run(e *resolve.Engine, from, to string, opts Options) (*Trace, error) {
 		}
 	}
 	r.verdict()
+	r.t.Service, r.t.Port = r.svc, r.port
 	if !opts.NoFixes && r.failed != nil {
 		r.t.Fixes = r.fixes()
 	}
@@ -295,6 +300,18 @@ func (r *request) servicePort(svc *mesh.Service, p int32) (*mesh.ServicePort, er
 		ports = append(ports, fmt.Sprint(sp.Port))
 	}
 	return nil, fmt.Errorf("Service %s has no port %d (ports: %s)", svc.Key(), p, strings.Join(ports, ", "))
+}
+
+// ServiceURL is the request a caller of svc on port p makes in a path
+// enumeration: http://FQDN:PORT/ when the port carries HTTP by its name or
+// appProtocol, else FQDN:PORT (TCP; an unnamed port is sniffed, and a TCP
+// client is the general case).
+func ServiceURL(svc *mesh.Service, p *mesh.ServicePort) string {
+	hp := fmt.Sprintf("%s:%d", svc.Host, p.Port)
+	if isHTTP(p, "") {
+		return "http://" + hp + "/"
+	}
+	return hp
 }
 
 // isHTTP says whether a service port carries HTTP: Istio's protocol selection
