@@ -1,0 +1,216 @@
+package check
+
+import (
+	"fmt"
+	"runtime/debug"
+	"strings"
+
+	"github.com/meshdoctor/meshdoctor/internal/mesh"
+	"github.com/meshdoctor/meshdoctor/internal/objects"
+	"github.com/meshdoctor/meshdoctor/internal/resolve"
+	"github.com/meshdoctor/meshdoctor/internal/trace"
+)
+
+// The driver's own checks: they have no Run; the driver reports them.
+var (
+	InternalError = &Check{
+		Code: "MD0001", Name: "internal-error", Severity: Error,
+		Doc: Doc{
+			Title: "A check failed",
+			What:  "A check panicked while it ran. Its other findings on this input are missing.",
+			Why:   "A crash must not hide the findings of the other checks; it is reported as a finding instead, with the panic's message.",
+			Fix:   "Report the message and the input to the meshdoctor maintainers; suppress the code meanwhile with --ignore MD0001.",
+		},
+	}
+	InvalidSuppression = &Check{
+		Code: "MD0002", Name: "invalid-suppression", Severity: Error,
+		Doc: Doc{
+			Title:   "A suppression annotation that cannot be read",
+			What:    "A meshdoctor.io/ignore annotation whose entries are not `CODE[,CODE]: reason`, name an unknown code, or give no reason.",
+			Why:     "A suppression without a reason hides a finding nobody can re-evaluate later; an unknown code suppresses nothing while looking like it does.",
+			Example: "metadata:\n  annotations:\n    meshdoctor.io/ignore: \"MD0103\"   # no reason",
+			Fix:     "Write the annotation as `meshdoctor.io/ignore: \"MD0103: why this is fine\"`; separate several entries with `;`.",
+		},
+	}
+	UnusedSuppression = &Check{
+		Code: "MD0003", Name: "unused-suppression", Severity: Warning,
+		Doc: Doc{
+			Title:   "A suppression that suppresses nothing",
+			What:    "A meshdoctor.io/ignore annotation entry or an --ignore flag that matched no finding.",
+			Why:     "Stale suppressions hide the next real finding of that code on the object.",
+			Example: "metadata:\n  annotations:\n    meshdoctor.io/ignore: \"MD0201: host is created later\"  # but the host exists now",
+			Fix:     "Remove the entry or the flag.",
+		},
+	}
+)
+
+// Options tune a run.
+type Options struct {
+	// Ignore are the --ignore flags.
+	Ignore []Ignore
+	// Fixes verifies the fixes the checks propose (each costs a rebuild of the
+	// mesh and a run of every check); without it findings carry no fixes.
+	Fixes bool
+	// MaxFixes bounds the number of findings whose fixes are verified (0: no
+	// bound); the others are listed without fixes and Result.FixesSkipped counts them.
+	MaxFixes int
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Findings []Finding `json:"findings"`
+	// Suppressed counts the findings left out by annotations and --ignore.
+	Suppressed int `json:"suppressed"`
+	// FixesSkipped counts findings whose fix candidates were not verified (MaxFixes).
+	FixesSkipped int `json:"fixes_skipped,omitempty"`
+}
+
+// Max returns the highest severity among the findings (0 when none).
+func (r *Result) Max() Severity {
+	var m Severity
+	for _, f := range r.Findings {
+		m = max(m, f.Severity)
+	}
+	return m
+}
+
+// Run runs checks over x with the driver's suppressions and fix verification.
+// checks must pass Validate.
+func Run(x *mesh.Index, checks []*Check, opts Options) *Result {
+	raw := runChecks(x, checks)
+	res := &Result{}
+	sup := collectSuppressions(x, checks, opts.Ignore)
+	kept := sup.apply(raw, res)
+	kept = append(kept, sup.problems...)
+	kept = append(kept, sup.unused()...)
+	if opts.Fixes {
+		v := &verifier{x: x, checks: checks, before: raw}
+		n := 0
+		for i := range kept {
+			if len(kept[i].candidates) == 0 {
+				continue
+			}
+			if opts.MaxFixes > 0 && n >= opts.MaxFixes {
+				res.FixesSkipped++
+				continue
+			}
+			n++
+			kept[i].Fixes = v.verify(&kept[i])
+		}
+	}
+	Sort(kept)
+	res.Findings = kept
+	return res
+}
+
+// runChecks runs every check on a fresh engine; a panicking check becomes an
+// MD0001 finding.
+func runChecks(x *mesh.Index, checks []*Check) []Finding {
+	e := resolve.New(x)
+	shared := map[string]any{}
+	var out []Finding
+	for _, c := range checks {
+		if c.Run == nil {
+			continue
+		}
+		p := &Pass{X: x, Engine: e, shared: shared, check: c}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					stack := string(debug.Stack())
+					out = append(out, Finding{
+						Code: InternalError.Code, Check: InternalError.Name, Severity: Error,
+						Message: fmt.Sprintf("check %s (%s) panicked: %v", c.Code, c.Name, r),
+						Object:  objects.Ref{Kind: "Check", Name: c.Code},
+						Related: nil,
+						// The first frame of the check, for the bug report.
+						Assumptions: []string{"at " + panicSite(stack)},
+					})
+				}
+			}()
+			c.Run(p)
+		}()
+		out = append(out, p.findings...)
+	}
+	return out
+}
+
+// panicSite returns the first stack frame below the panic machinery.
+func panicSite(stack string) string {
+	lines := strings.Split(stack, "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		if strings.HasPrefix(lines[i], "panic(") && i+3 < len(lines) {
+			return strings.TrimSpace(lines[i+3])
+		}
+	}
+	return "unknown"
+}
+
+// verifier checks fix candidates by running the checks on the patched mesh.
+type verifier struct {
+	x      *mesh.Index
+	checks []*Check
+	before []Finding
+	errs   map[string]bool
+}
+
+func (v *verifier) verify(f *Finding) []Fix {
+	if v.errs == nil {
+		v.errs = map[string]bool{}
+		for i := range v.before {
+			if v.before[i].Severity == Error {
+				v.errs[v.before[i].key()] = true
+			}
+		}
+	}
+	var out []Fix
+	for _, c := range f.candidates {
+		if len(c.Changes) == 0 {
+			continue
+		}
+		patched := trace.Rebuild(v.x, trace.Apply(v.x.Objects, c.Changes))
+		after := runChecks(patched, v.checks)
+		ok := true
+		for i := range after {
+			a := &after[i]
+			if a.key() == f.key() || (a.Severity == Error && !v.errs[a.key()]) {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		var patches []string
+		for _, ch := range c.Changes {
+			p, err := renderChange(ch)
+			if err != nil {
+				ok = false
+				break
+			}
+			patches = append(patches, p)
+		}
+		if !ok {
+			continue
+		}
+		target := c.Changes[0].New
+		if c.Changes[0].Old != nil {
+			target = c.Changes[0].Old
+		}
+		out = append(out, Fix{Summary: c.Summary, Patch: strings.Join(patches, "---\n"), Target: target.Ref("")})
+	}
+	return out
+}
+
+// renderChange writes one change as YAML an operator can apply.
+func renderChange(c trace.Change) (string, error) {
+	if c.New == nil {
+		o := c.Old
+		ns := ""
+		if o.Namespace != "" {
+			ns = " -n " + o.Namespace
+		}
+		return fmt.Sprintf("# delete, defined at %s\n# kubectl delete %s%s %s\n", o.Pos.String(), strings.ToLower(o.Kind), ns, o.Name), nil
+	}
+	return trace.PatchYAML(c)
+}
