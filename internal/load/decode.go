@@ -250,7 +250,7 @@ func decodeNode(file string, n *yaml.Node, c *converter, r *Result) {
 		r.errorf(file, cerr.line, objectName(kind, ps), "%s", cerr.msg)
 		return
 	}
-	decodeObject(file, line, v.(map[string]any), c.fields, r)
+	decodeObject(file, line, v.(map[string]any), c.fields.Fields(), r)
 }
 
 // objectName names an object for a message ("Kind ns/name", or "Kind") from its
@@ -291,7 +291,7 @@ var helmHookKinds = map[string]bool{"Pod": true, "Job": true}
 
 // decodeObject decodes one object of a kind meshdoctor reads into its typed
 // form. fields gives the line of each field path of m; line is the object's.
-func decodeObject(file string, line int, m map[string]any, fields map[string]int, r *Result) {
+func decodeObject(file string, line int, m map[string]any, fields objects.Fields, r *Result) {
 	apiVersion, _ := m["apiVersion"].(string)
 	kind, _ := m["kind"].(string)
 	at := func(p string) int { return lineIn(fields, p, line) }
@@ -380,11 +380,9 @@ func servedList(info kindInfo) string {
 }
 
 // lineIn returns the line of path, or of its nearest ancestor with a line, or def.
-func lineIn(fields map[string]int, path string, def int) int {
-	for p := path; p != ""; p = objects.Parent(p) {
-		if l, ok := fields[p]; ok {
-			return l
-		}
+func lineIn(fields objects.Fields, path string, def int) int {
+	if l, ok := fields.Nearest(path); ok {
+		return l
 	}
 	return def
 }

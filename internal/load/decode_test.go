@@ -601,7 +601,7 @@ func TestFieldsAreTheObjects(t *testing.T) {
 	r := decode(t, "l.yaml", b.String())
 	wantNoErrors(t, r)
 	for i, o := range r.Objects {
-		if want := 4 + 3*i; o.Pos.Line != want || o.Line("metadata.name") != want+2 || len(o.Fields) != 4 {
+		if want := 4 + 3*i; o.Pos.Line != want || o.Line("metadata.name") != want+2 || o.Fields.Len() != 4 {
 			t.Errorf("item %d at %d, name at %d, fields %v", i, o.Pos.Line, o.Line("metadata.name"), o.Fields)
 		}
 	}
@@ -637,10 +637,18 @@ func TestSyntaxErrorLines(t *testing.T) {
 	}
 }
 
-func TestChildPath(t *testing.T) {
-	for _, c := range []struct{ path, key string }{{"", "spec"}, {"spec", "mtls"}, {"a[0]", "b"}, {"labels", "app.kubernetes.io/name"}, {"", "a.b"}, {"x", ""}, {"x", `q"uote`}, {"x", "[0]"}} {
-		if got, want := childPath(c.path, c.key), objects.Child(c.path, c.key); got != want {
-			t.Errorf("childPath(%q, %q) = %q, want %q", c.path, c.key, got, want)
+func TestAppendPath(t *testing.T) {
+	for _, c := range []struct{ path, key string }{{"", "spec"}, {"spec", "mtls"}, {"a[0]", "b"}, {"labels", "app.kubernetes.io/name"}, {"", "a.b"}, {"x", ""}, {"x", `q"uote`}, {"x", "[0]"}, {"", `a\"b`}} {
+		if got, want := string(appendKey([]byte(c.path), c.key)), objects.Child(c.path, c.key); got != want {
+			t.Errorf("appendKey(%q, %q) = %q, want %q", c.path, c.key, got, want)
+		}
+	}
+	for _, c := range []struct {
+		path string
+		i    int
+	}{{"", 0}, {"spec.rules", 12}, {"a[1]", 3}} {
+		if got, want := string(appendIndex([]byte(c.path), c.i)), objects.Index(c.path, c.i); got != want {
+			t.Errorf("appendIndex(%q, %d) = %q, want %q", c.path, c.i, got, want)
 		}
 	}
 }
@@ -658,7 +666,7 @@ func TestParallelDecode(t *testing.T) {
 	summary := func(r *Result) string {
 		var s strings.Builder
 		for _, o := range r.Objects {
-			fmt.Fprintf(&s, "%d %s %s %d\n", o.Seq, o.Key(), o.Pos, len(o.Fields))
+			fmt.Fprintf(&s, "%d %s %s %d\n", o.Seq, o.Key(), o.Pos, o.Fields.Len())
 		}
 		fmt.Fprintln(&s, errorStrings(r.Errors), r.Skipped, r.Files, r.Documents)
 		return s.String()

@@ -124,7 +124,7 @@ func checkExpectations(t *testing.T, r *Result, files ...string) {
 			continue
 		}
 		for _, p := range e.args {
-			switch got, ok := in.Fields[p]; {
+			switch got, ok := in.Fields.Lookup(p); {
 			case !ok:
 				t.Errorf("%s:%d: %s has no line for %s (Line gives %d)", e.file, e.line, in.Key(), p, in.Line(p))
 			case got != e.line:
@@ -137,7 +137,7 @@ func checkExpectations(t *testing.T, r *Result, files ...string) {
 	if len(loaded) > 0 || len(byVerb("want")) > 0 || len(byVerb("skipped")) > 0 {
 		for _, e := range loaded {
 			for _, o := range objs[e.file] {
-				if o.Fields["metadata.name"] == e.line {
+				if l, _ := o.Fields.Lookup("metadata.name"); l == e.line {
 					e.met = true
 				}
 			}

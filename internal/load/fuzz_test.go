@@ -43,7 +43,7 @@ func checkLines(t *testing.T, r *Result, file string, data []byte, allowUnknown 
 		if o.Pos.Line < 1 || o.Pos.Line > lines {
 			t.Fatalf("%s at line %d of %d", o.Key(), o.Pos.Line, lines)
 		}
-		for p, l := range o.Fields {
+		for p, l := range o.Fields.All() {
 			if l < 1 || l > lines {
 				t.Fatalf("%s: %s at line %d of %d", o.Key(), p, l, lines)
 			}

@@ -91,7 +91,7 @@ func kustomizeFS(base filesys.FileSystem, dir string, r *Result) {
 			}
 		}
 		line := 0
-		var fields map[string]int
+		var fields objects.Fields
 		if doc != nil {
 			line, fields = doc.line, doc.fields
 		}
@@ -323,7 +323,7 @@ func aliasBomb(data []byte) (e *Error) {
 type sourceDoc struct {
 	kind, group, name, namespace string
 	line                         int
-	fields                       map[string]int
+	fields                       objects.Fields
 }
 
 // sourceIndex finds the source document of a rendered object.
@@ -405,7 +405,7 @@ func sourceDocs(data []byte) []*sourceDoc {
 		group, _ := splitAPIVersion(apiVersion)
 		name, _ := nested(m, "metadata", "name").(string)
 		ns, _ := nested(m, "metadata", "namespace").(string)
-		out = append(out, &sourceDoc{kind: kind, group: group, name: name, namespace: ns, line: c.lm.file(n.Line), fields: c.fields})
+		out = append(out, &sourceDoc{kind: kind, group: group, name: name, namespace: ns, line: c.lm.file(n.Line), fields: c.fields.Fields()})
 	}
 	for _, c := range splitDocuments(normalizeEncoding(data)) {
 		lm := newLineMap(c)
@@ -500,7 +500,9 @@ func generatorEntry(e *yaml.Node, lm lineMap) *sourceDoc {
 	if e == nil || e.Kind != yaml.MappingNode {
 		return nil
 	}
-	d := &sourceDoc{line: lm.file(e.Line), fields: map[string]int{"metadata": lm.file(e.Line)}}
+	d := &sourceDoc{line: lm.file(e.Line)}
+	var fields objects.FieldsBuilder
+	fields.Set("metadata", lm.file(e.Line))
 	for i := 0; i+1 < len(e.Content); i += 2 {
 		k, v := e.Content[i], resolve(e.Content[i+1])
 		if v == nil {
@@ -509,20 +511,20 @@ func generatorEntry(e *yaml.Node, lm lineMap) *sourceDoc {
 		switch k.Value {
 		case "name":
 			d.name = v.Value
-			d.fields["metadata.name"] = lm.file(k.Line)
+			fields.Set("metadata.name", lm.file(k.Line))
 		case "namespace":
 			d.namespace = v.Value
-			d.fields["metadata.namespace"] = lm.file(k.Line)
+			fields.Set("metadata.namespace", lm.file(k.Line))
 		case "literals", "files", "envs":
-			if _, ok := d.fields["data"]; !ok {
-				d.fields["data"] = lm.file(k.Line)
+			if _, ok := fields.Lookup("data"); !ok {
+				fields.Set("data", lm.file(k.Line))
 			}
 			if v.Kind != yaml.SequenceNode {
 				continue
 			}
 			for _, item := range v.Content {
 				if key := generatorKey(k.Value, item.Value); key != "" {
-					d.fields[objects.Child("data", key)] = lm.file(item.Line)
+					fields.Set(objects.Child("data", key), lm.file(item.Line))
 				}
 			}
 		}
@@ -530,6 +532,7 @@ func generatorEntry(e *yaml.Node, lm lineMap) *sourceDoc {
 	if d.name == "" {
 		return nil
 	}
+	d.fields = fields.Fields()
 	return d
 }
 

@@ -203,7 +203,7 @@ func TestKustomizeGeneratorInBase(t *testing.T) {
 		t.Errorf("%s at %s", o.Key(), o.Pos)
 	}
 	for path, want := range map[string]int{"metadata.name": 2, "metadata.namespace": 3, "data.mesh": 5, "data.meshNetworks": 7} {
-		if got := o.Fields[path]; got != want {
+		if got, _ := o.Fields.Lookup(path); got != want {
 			t.Errorf("%s at line %d, want %d", path, got, want)
 		}
 	}

@@ -418,12 +418,13 @@ const MaxDepth = 200
 // file line of every field path.
 type converter struct {
 	lm     lineMap
-	fields map[string]int
+	fields objects.FieldsBuilder
+	path   []byte // the field path of the node being converted
 	depth  int
 }
 
 func newConverter(lm lineMap) *converter {
-	return &converter{lm: lm, fields: map[string]int{}}
+	return &converter{lm: lm}
 }
 
 // pair is one key of a mapping, after YAML merge keys are applied.
@@ -515,13 +516,20 @@ func (c *converter) pairsDepth(n *yaml.Node, depth int) ([]pair, *lineError) {
 
 // value converts n, found at path, and records the line of every field below it.
 func (c *converter) value(n *yaml.Node, path string) (any, *lineError) {
+	c.path = append(c.path[:0], path...)
+	return c.convert(n)
+}
+
+// convert converts n, found at c.path, and records the line of every field
+// below it. c.path is as it was when it returns.
+func (c *converter) convert(n *yaml.Node) (any, *lineError) {
 	n = resolve(n)
 	if n == nil {
 		return nil, nil
 	}
 	if n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode {
 		if c.depth >= MaxDepth {
-			return nil, &lineError{line: c.lm.file(n.Line), path: path, msg: fmt.Sprintf("fields nest more than %d levels deep", MaxDepth)}
+			return nil, &lineError{line: c.lm.file(n.Line), path: string(c.path), msg: fmt.Sprintf("fields nest more than %d levels deep", MaxDepth)}
 		}
 		c.depth++
 		defer func() { c.depth-- }()
@@ -529,10 +537,12 @@ func (c *converter) value(n *yaml.Node, path string) (any, *lineError) {
 	switch n.Kind {
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
+		at := len(c.path)
 		for i, e := range n.Content {
-			p := objects.Index(path, i)
-			c.fields[p] = c.lm.file(e.Line)
-			v, err := c.value(e, p)
+			c.path = appendIndex(c.path, i)
+			c.fields.SetBytes(c.path, c.lm.file(e.Line))
+			v, err := c.convert(e)
+			c.path = c.path[:at]
 			if err != nil {
 				return nil, err
 			}
@@ -542,13 +552,15 @@ func (c *converter) value(n *yaml.Node, path string) (any, *lineError) {
 	case yaml.MappingNode:
 		ps, err := c.pairs(n)
 		if err != nil {
-			return nil, withPath(err, path)
+			return nil, withPath(err, string(c.path))
 		}
 		out := make(map[string]any, len(ps))
+		at := len(c.path)
 		for _, p := range ps {
-			child := childPath(path, p.key)
-			c.fields[child] = c.lm.file(p.keyNode.Line)
-			v, err := c.value(p.valueRaw, child)
+			c.path = appendKey(c.path, p.key)
+			c.fields.SetBytes(c.path, c.lm.file(p.keyNode.Line))
+			v, err := c.convert(p.valueRaw)
+			c.path = c.path[:at]
 			if err != nil {
 				return nil, err
 			}
@@ -558,22 +570,29 @@ func (c *converter) value(n *yaml.Node, path string) (any, *lineError) {
 	case yaml.ScalarNode:
 		v, err := scalar(n)
 		if err != nil {
-			return nil, &lineError{line: c.lm.file(n.Line), path: path, msg: err.Error()}
+			return nil, &lineError{line: c.lm.file(n.Line), path: string(c.path), msg: err.Error()}
 		}
 		return v, nil
 	}
-	return nil, &lineError{line: c.lm.file(n.Line), path: path, msg: "invalid YAML: unsupported node"}
+	return nil, &lineError{line: c.lm.file(n.Line), path: string(c.path), msg: "invalid YAML: unsupported node"}
 }
 
-// childPath is objects.Child with one allocation, or none at the top.
-func childPath(path, key string) string {
+// appendKey appends a map key to a field path, as objects.Child does.
+func appendKey(path []byte, key string) []byte {
 	if key == "" || strings.ContainsAny(key, ".[]\"") {
-		return objects.Child(path, key)
+		return append(path, objects.Child("", key)...)
 	}
-	if path == "" {
-		return key
+	if len(path) > 0 {
+		path = append(path, '.')
 	}
-	return path + "." + key
+	return append(path, key...)
+}
+
+// appendIndex appends a list index to a field path, as objects.Index does.
+func appendIndex(path []byte, i int) []byte {
+	path = append(path, '[')
+	path = strconv.AppendInt(path, int64(i), 10)
+	return append(path, ']')
 }
 
 func withPath(e *lineError, path string) *lineError {

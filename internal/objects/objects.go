@@ -35,8 +35,8 @@ type Object struct {
 	Name       string
 	// Pos is the document's position: the line of its first key.
 	Pos Pos
-	// Fields maps a field path (see Path) to its 1-based line in Pos.File.
-	Fields map[string]int
+	// Fields gives the 1-based line in Pos.File of each field path (see Path).
+	Fields Fields
 	// Created is metadata.creationTimestamp; zero when absent (typical in files).
 	Created time.Time
 	// Origin is where a kustomize-rendered object came from, as kustomize says.
@@ -53,10 +53,8 @@ func (o *Object) Line(path string) int {
 	if o == nil {
 		return 0
 	}
-	for p := path; p != ""; p = Parent(p) {
-		if l, ok := o.Fields[p]; ok {
-			return l
-		}
+	if l, ok := o.Fields.Nearest(path); ok {
+		return l
 	}
 	return o.Pos.Line
 }

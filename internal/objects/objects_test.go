@@ -42,7 +42,7 @@ func TestParent(t *testing.T) {
 }
 
 func TestLineFallsBackToAncestor(t *testing.T) {
-	o := &Object{Pos: Pos{File: "a.yaml", Line: 3}, Fields: map[string]int{"spec": 7, "spec.mtls": 8}}
+	o := &Object{Pos: Pos{File: "a.yaml", Line: 3}, Fields: FieldsOf(map[string]int{"spec": 7, "spec.mtls": 8})}
 	if got := o.Line("spec.mtls.mode"); got != 8 {
 		t.Errorf("Line = %d, want 8 (the nearest ancestor)", got)
 	}

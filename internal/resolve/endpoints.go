@@ -75,7 +75,7 @@ func (e *Engine) targetPort(svc *mesh.Service, sp *mesh.ServicePort, w *mesh.Wor
 	var d TargetPortDecision
 	tpPath := sp.Path + ".targetPort"
 	if svc.Obj != nil {
-		if _, ok := svc.Obj.Fields[tpPath]; !ok {
+		if _, ok := svc.Obj.Fields.Lookup(tpPath); !ok {
 			tpPath = sp.Path + ".port" // targetPort defaults to port
 		}
 		d.By = append(d.By, svc.Obj.Ref(tpPath))
