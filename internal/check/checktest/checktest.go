@@ -34,11 +34,14 @@ type want struct {
 	met  bool
 }
 
-// Run loads every YAML file under dir (recursively), runs c alone with fix
-// verification, and compares the findings with the wants.
-func Run(t *testing.T, dir string, c *check.Check) *check.Result {
+// Run loads every YAML file under dir (recursively), runs the checks (those
+// of one package) with fix verification, and compares the findings with the wants.
+func Run(t *testing.T, dir string, checks ...*check.Check) *check.Result {
 	t.Helper()
-	checks := []*check.Check{c}
+	codes := map[string]bool{}
+	for _, c := range checks {
+		codes[c.Code] = true
+	}
 	if err := check.Validate(checks); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +56,7 @@ func Run(t *testing.T, dir string, c *check.Check) *check.Result {
 	x := mesh.Build(res.Objects, mesh.Options{})
 	r := check.Run(x, checks, check.Options{Fixes: true})
 	for _, f := range r.Findings {
-		if f.Code != c.Code {
+		if !codes[f.Code] {
 			t.Errorf("%s: unexpected %s finding: %s", f.Object.Pos(), f.Code, f.Message)
 			continue
 		}
