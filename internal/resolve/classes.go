@@ -1,13 +1,16 @@
 package resolve
 
 import (
+	"fmt"
 	"net"
 	"sort"
 	"strings"
 
+	networking "istio.io/api/networking/v1alpha3"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
+	"github.com/meshdoctor/meshdoctor/internal/objects"
 )
 
 // This file names what each outbound decision reads from a client, so that
@@ -58,6 +61,15 @@ type hostViews struct {
 	short map[string][]string // first DNS label -> namespaces
 	wild  []hostViewPattern
 	all   []string // namespaces that see every host differently
+	// routes are the VirtualServices' hosts with the hosts their routes
+	// (delegates included) send to: a request for the host is decided by
+	// the destination's configuration too.
+	routes []hostViewRoute
+}
+
+type hostViewRoute struct {
+	hosts []string // as written, lower case
+	dests []string // resolved in the namespace of the route
 }
 
 type hostViewPattern struct {
@@ -97,6 +109,12 @@ func (e *Engine) hostViewIndex() *hostViews {
 			add(dr.Spec.GetHost(), dr.Namespace, dr.Spec.GetExportTo())
 		}
 	}
+	delegates := map[nsName]*mesh.VirtualService{}
+	for _, vs := range e.X.VirtualServices {
+		if vs.Spec != nil && len(vs.Spec.GetHosts()) == 0 {
+			delegates[nsName{vs.Namespace, vs.Name}] = vs
+		}
+	}
 	for _, vs := range e.X.VirtualServices {
 		if vs.Spec == nil {
 			continue
@@ -104,6 +122,26 @@ func (e *Engine) hostViewIndex() *hostViews {
 		for _, h := range vs.Spec.GetHosts() {
 			add(h, vs.Namespace, vs.Spec.GetExportTo())
 		}
+		if len(vs.Spec.GetHosts()) == 0 {
+			continue
+		}
+		r := hostViewRoute{}
+		for _, h := range vs.Spec.GetHosts() {
+			r.hosts = append(r.hosts, strings.ToLower(h))
+		}
+		r.dests = vsDestinationHosts(vs, r.dests)
+		for _, h := range vs.Spec.GetHttp() {
+			if d := h.GetDelegate(); d != nil {
+				ns := d.GetNamespace()
+				if ns == "" {
+					ns = vs.Namespace
+				}
+				if dv := delegates[nsName{ns, d.GetName()}]; dv != nil {
+					r.dests = vsDestinationHosts(dv, r.dests)
+				}
+			}
+		}
+		v.routes = append(v.routes, r)
 	}
 	for _, se := range e.X.ServiceEntries {
 		if se.Spec == nil {
@@ -127,15 +165,47 @@ func (e *Engine) hostViewIndex() *hostViews {
 // the host. The list is sorted and may contain namespaces without workloads.
 func (e *Engine) HostViews(svc *mesh.Service) []string {
 	v := e.hostViewIndex()
-	set := map[string]bool{e.X.Mesh.RootNamespace: true, svc.Namespace: true}
+	set := map[string]bool{e.X.Mesh.RootNamespace: true}
+	e.addHostViews(v, set, svc.Host, svc)
+	// A VirtualService for the host sends its requests to other hosts, whose
+	// own configuration then decides (short names, delegates: over-approximated).
+	name := strings.ToLower(svc.Name)
+	host := strings.ToLower(svc.Host)
+	for _, r := range v.routes {
+		match := false
+		for _, h := range r.hosts {
+			first, _, _ := strings.Cut(h, ".")
+			if h == host || h == "*" || first == name || (strings.HasPrefix(h, "*") && strings.HasSuffix(host, h[1:])) {
+				match = true
+			}
+		}
+		if !match {
+			continue
+		}
+		for _, d := range r.dests {
+			e.addHostViews(v, set, d, e.X.ServiceByHost(d))
+		}
+	}
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// addHostViews adds to set the namespaces with a view of their own of host,
+// whose Service (if any) is svc.
+func (e *Engine) addHostViews(v *hostViews, set map[string]bool, host string, svc *mesh.Service) {
+	host = strings.ToLower(host)
 	for _, n := range v.all {
 		set[n] = true
 	}
-	host := strings.ToLower(svc.Host)
 	for _, n := range v.exact[host] {
 		set[n] = true
 	}
-	for _, n := range v.short[strings.ToLower(svc.Name)] {
+	first, _, _ := strings.Cut(host, ".")
+	for _, n := range v.short[first] {
 		set[n] = true
 	}
 	for _, p := range v.wild {
@@ -145,6 +215,10 @@ func (e *Engine) HostViews(svc *mesh.Service) []string {
 			}
 		}
 	}
+	if svc == nil {
+		return
+	}
+	set[svc.Namespace] = true
 	if svc.Obj != nil {
 		if k, ok := svc.Obj.Typed.(*corev1.Service); ok {
 			for _, x := range strings.Split(k.Annotations["networking.istio.io/exportTo"], ",") {
@@ -155,11 +229,29 @@ func (e *Engine) HostViews(svc *mesh.Service) []string {
 			}
 		}
 	}
-	out := make([]string, 0, len(set))
-	for n := range set {
-		out = append(out, n)
+}
+
+// vsDestinationHosts appends the destination hosts of every http, tcp and tls
+// route of vs, resolved in its namespace (ResolveShortnameToFQDN).
+func vsDestinationHosts(vs *mesh.VirtualService, out []string) []string {
+	for _, h := range vs.Spec.GetHttp() {
+		for _, d := range h.GetRoute() {
+			out = append(out, routeResolveShortname(d.GetDestination().GetHost(), vs.Namespace))
+		}
+		if m := h.GetMirror(); m != nil {
+			out = append(out, routeResolveShortname(m.GetHost(), vs.Namespace))
+		}
 	}
-	sort.Strings(out)
+	for _, t := range vs.Spec.GetTcp() {
+		for _, d := range t.GetRoute() {
+			out = append(out, routeResolveShortname(d.GetDestination().GetHost(), vs.Namespace))
+		}
+	}
+	for _, t := range vs.Spec.GetTls() {
+		for _, d := range t.GetRoute() {
+			out = append(out, routeResolveShortname(d.GetDestination().GetHost(), vs.Namespace))
+		}
+	}
 	return out
 }
 
@@ -213,4 +305,129 @@ func (e *Engine) AuthzIdentityTerms(w *mesh.Workload) []AuthzTerm {
 // pathState caches what classes.go computes.
 type pathState struct {
 	views *hostViews
+}
+
+// GatewayRequest is a request that reaches one route of a VirtualService bound
+// to a gateway: the host is one the gateway serves for it, the path and the
+// method and headers satisfy the route's match.
+type GatewayRequest struct {
+	Request
+	// VirtualService is the root VirtualService; Object and Route locate the
+	// route in the object it is written in (a delegate's for a delegated
+	// route).
+	VirtualService *mesh.VirtualService
+	Object         *objects.Object
+	Route          string
+}
+
+// URL renders the request as trace takes it: scheme://host:port/path.
+func (r GatewayRequest) URL() string {
+	return fmt.Sprintf("%s://%s:%d%s", r.Scheme, r.Host, r.Port, r.Path)
+}
+
+// GatewayRequests lists one request per HTTP route the gateway workload gw
+// serves: for each of its HTTP and HTTPS (terminated) servers, the virtual
+// hosts and routes Istio builds (gatewayHTTPTable: the VirtualServices bound
+// to the server's Gateway and visible to the gateway's namespace, hosts
+// intersected with the server's), and for each route a request its first
+// match accepts (a uri exact or prefix, an exact method and exact headers; a
+// regex uri is not inverted, so such a match is skipped, and a route with
+// only such matches yields no request). A wildcard virtual host gets a
+// concrete name under it ("*.example.com" -> "any.example.com", "*" -> the
+// first concrete host of the VirtualService, else "any.host"). TCP and TLS
+// servers are not enumerated.
+func (e *Engine) GatewayRequests(gw *mesh.Workload) []GatewayRequest {
+	if gw == nil {
+		return nil
+	}
+	v := e.gatewayView(gw)
+	var out []GatewayRequest
+	seen := map[string]bool{}
+	for i, s := range v.servers {
+		if s.rejected != "" {
+			continue
+		}
+		scheme := routeGatewayProtocol(s.s)
+		if scheme != "http" && scheme != "https" {
+			continue
+		}
+		tab := e.gatewayHTTPTable(gw, v, []int{i})
+		for _, h := range tab.order {
+			vh := tab.vhosts[h]
+			for _, r := range vh.routes {
+				req, ok := gatewayRouteRequest(r, h)
+				if !ok {
+					continue
+				}
+				req.Scheme, req.Port = scheme, int32(s.s.GetPort().GetNumber())
+				gr := GatewayRequest{Request: req, VirtualService: r.ent.vs, Object: r.fr.obj, Route: r.fr.path}
+				key := gr.URL() + "|" + req.Method + "|" + routeLabelString(req.Headers)
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				out = append(out, gr)
+			}
+		}
+	}
+	return out
+}
+
+// gatewayRouteRequest builds a request that the route's match accepts on
+// virtual host h.
+func gatewayRouteRequest(r envoyRoute, h string) (Request, bool) {
+	host := h
+	switch {
+	case host == "*":
+		host = "any.host"
+		for _, vh := range r.ent.hosts {
+			if !strings.Contains(vh, "*") {
+				host = vh
+				break
+			}
+		}
+	case strings.HasPrefix(host, "*"):
+		host = "any" + host[1:]
+	}
+	req := Request{Host: host, Path: "/", Method: "GET"}
+	m := r.fm.m
+	if m == nil {
+		return req, true
+	}
+	switch u := m.GetUri().GetMatchType().(type) {
+	case nil:
+	case *networking.StringMatch_Exact:
+		req.Path = u.Exact
+	case *networking.StringMatch_Prefix:
+		req.Path = u.Prefix
+		if req.Path == "" {
+			req.Path = "/"
+		}
+	default:
+		return req, false
+	}
+	if !strings.HasPrefix(req.Path, "/") {
+		req.Path = "/" + req.Path
+	}
+	switch mm := m.GetMethod().GetMatchType().(type) {
+	case nil:
+	case *networking.StringMatch_Exact:
+		req.Method = mm.Exact
+	default:
+		return req, false
+	}
+	for k, sm := range m.GetHeaders() {
+		x, ok := sm.GetMatchType().(*networking.StringMatch_Exact)
+		if !ok {
+			return req, false
+		}
+		if req.Headers == nil {
+			req.Headers = map[string]string{}
+		}
+		req.Headers[k] = x.Exact
+	}
+	if len(m.GetQueryParams()) > 0 || len(m.GetWithoutHeaders()) > 0 || m.GetAuthority() != nil || m.GetScheme() != nil {
+		return req, false
+	}
+	return req, true
 }

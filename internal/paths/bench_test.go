@@ -1,0 +1,52 @@
+package paths
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/meshdoctor/meshdoctor/internal/gen"
+	"github.com/meshdoctor/meshdoctor/internal/load"
+	"github.com/meshdoctor/meshdoctor/internal/mesh"
+	"github.com/meshdoctor/meshdoctor/internal/resolve"
+)
+
+var (
+	mesh10kOnce sync.Once
+	mesh10k     *mesh.Index
+)
+
+func index10k(b *testing.B) *mesh.Index {
+	b.Helper()
+	mesh10kOnce.Do(func() {
+		var r load.Result
+		for _, f := range gen.Generate(gen.Config{Seed: 1, Services: 10000}) {
+			load.Decode(f.Name, f.Data, &r)
+		}
+		if len(r.Errors) > 0 {
+			b.Fatalf("generated mesh: %d errors, first %v", len(r.Errors), r.Errors[0])
+		}
+		mesh10k = mesh.Build(r.Objects, mesh.Options{})
+	})
+	return mesh10k
+}
+
+// BenchmarkAll10k resolves every (client, service port) pair and every
+// gateway route of the 10,000-service generated mesh (gen Seed 1), with a new
+// engine each iteration so that its lazy indexes are paid for. It reports the
+// pairs, the traces actually run, and the pairs resolved per second.
+//
+//	go test ./internal/paths -run '^$' -bench All10k -benchtime 3x -benchmem
+func BenchmarkAll10k(b *testing.B) {
+	x := index10k(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var res *Result
+	for i := 0; i < b.N; i++ {
+		res = All(resolve.New(x), Options{})
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(res.Pairs), "pairs")
+	b.ReportMetric(float64(res.Evaluations), "traces")
+	b.ReportMetric(float64(len(res.Groups)), "groups")
+	b.ReportMetric(float64(res.Pairs)*float64(b.N)/b.Elapsed().Seconds(), "pairs/s")
+}

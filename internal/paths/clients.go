@@ -1,0 +1,60 @@
+package paths
+
+import "github.com/meshdoctor/meshdoctor/internal/mesh"
+
+// Clients is the set of calling workloads of a group. Groups of one class
+// share the class's list of candidates instead of copying it (a class of the
+// "every other namespace" kind holds most of a large mesh's workloads), and
+// leave out the candidates of the namespaces that have a view of their own
+// and those split off by identity.
+type Clients struct {
+	list   []*client // candidates, in workload order
+	skipNS map[string]bool
+	skip   map[*mesh.Workload]bool
+	class  string
+	n      int
+}
+
+func (s *Clients) has(c *client) bool {
+	return !s.skipNS[c.ns] && !s.skip[c.w]
+}
+
+// Len is the number of clients.
+func (s *Clients) Len() int { return s.n }
+
+// First returns the first client, the one the group's trace was run for.
+func (s *Clients) First() *mesh.Workload {
+	for _, c := range s.list {
+		if s.has(c) {
+			return c.w
+		}
+	}
+	return nil
+}
+
+// Each calls fn for every client in order until fn returns false.
+func (s *Clients) Each(fn func(*mesh.Workload) bool) {
+	for _, c := range s.list {
+		if s.has(c) && !fn(c.w) {
+			return
+		}
+	}
+}
+
+// Workloads returns the clients as a new slice.
+func (s *Clients) Workloads() []*mesh.Workload {
+	out := make([]*mesh.Workload, 0, s.n)
+	s.Each(func(w *mesh.Workload) bool { out = append(out, w); return true })
+	return out
+}
+
+// Namespaces returns how many clients each namespace has.
+func (s *Clients) Namespaces() map[string]int {
+	out := map[string]int{}
+	s.Each(func(w *mesh.Workload) bool { out[w.Namespace]++; return true })
+	return out
+}
+
+// Class is the outbound class shared by the clients ("" for a gateway or for a
+// group split off by identity).
+func (s *Clients) Class() string { return s.class }
