@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -34,6 +35,7 @@ type globals struct {
 	kubeconfig     string
 	kubeContext    string
 	kube           bool
+	requestTimeout time.Duration
 }
 
 // app carries the streams and the exit status a command sets.
@@ -102,7 +104,8 @@ Exit status: 0 clean, 1 findings or failing paths, 2 bad usage or unreadable inp
 	f.StringVarP(&a.g.output, "output", "o", "text", "output format: text|json|yaml")
 	f.StringVar(&a.g.kubeconfig, "kubeconfig", "", "kubeconfig file for the live cluster mode (--kube)")
 	f.StringVar(&a.g.kubeContext, "context", "", "kubeconfig context for the live cluster mode (--kube)")
-	f.BoolVar(&a.g.kube, "kube", false, "read a live cluster (not available yet)")
+	f.BoolVar(&a.g.kube, "kube", false, "read the live cluster (read-only; -f/-k objects replace cluster objects of the same kind/namespace/name)")
+	f.DurationVar(&a.g.requestTimeout, "request-timeout", 0, "with --kube, the longest wait for each API request (e.g. 10s; 0 means 30s)")
 	// The explicit list of commands, one file each.
 	root.AddCommand(
 		a.versionCommand(),

@@ -464,7 +464,7 @@ func (r *reader) list(path string, add func([]byte) error) error {
 			return err
 		}
 		var page struct {
-			Metadata metav1.ListMeta  `json:"metadata"`
+			Metadata metav1.ListMeta   `json:"metadata"`
 			Items    []json.RawMessage `json:"items"`
 		}
 		if err := json.Unmarshal(raw, &page); err != nil {

@@ -20,6 +20,10 @@ import (
 type Options struct {
 	// DefaultNamespace is the namespace of objects that name none (-n, else "default").
 	DefaultNamespace string
+	// Unread maps a kind that could not be read from a live cluster (RBAC
+	// forbidden, CRD not installed) to why. Build states, for each, the
+	// assumption that there are none (key AssumeUnread(kind)).
+	Unread map[string]string
 }
 
 // Build indexes objects. It never fails: what it cannot use it skips, and what
@@ -46,6 +50,9 @@ func Build(objs []*objects.Object, opts Options) *Index {
 	}
 	if unnamespaced > 0 {
 		x.Assumed[AssumeDefaultNS] = fmt.Sprintf("%d object(s) without metadata.namespace are placed in namespace %q, as kubectl apply would", unnamespaced, defNS)
+	}
+	for kind, why := range opts.Unread {
+		x.Assumed[AssumeUnread(kind)] = fmt.Sprintf("%s objects could not be read from the cluster (%s): assumed there are none", kind, why)
 	}
 	x.Mesh = x.meshConfig(objs)
 

@@ -245,3 +245,7 @@ func CreationOrder(a, b *objects.Object) bool {
 	}
 	return a.Namespace < b.Namespace
 }
+
+// AssumeUnread is the assumption key for a kind that could not be read from a
+// live cluster (see Options.Unread). Decisions that read that kind add it.
+func AssumeUnread(kind string) string { return "unread-" + kind }

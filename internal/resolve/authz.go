@@ -229,6 +229,8 @@ func (e *Engine) Authorize(server *mesh.Workload, req AuthzRequest) AuthzDecisio
 		d.Assume(n)
 	}
 	custom, deny, allow := set.custom, set.deny, set.allow
+	// Live mode: AuthorizationPolicies the user may not list are unknown.
+	d.AssumeKey(e.X, mesh.AssumeUnread("AuthorizationPolicy"))
 	if server.Implicit {
 		d.AssumeKey(e.X, mesh.AssumeIngressGateway)
 	}
