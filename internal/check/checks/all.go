@@ -1,0 +1,25 @@
+// Package checks is the explicit, sorted list of every check meshdoctor runs.
+// A test fails when the list is not sorted, a code is reused or a doc is
+// missing (check.Validate).
+package checks
+
+import (
+	"github.com/meshdoctor/meshdoctor/internal/check"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks/loopbackbind"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthconflict"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthnoeffect"
+)
+
+// All returns every check, sorted by code: the driver's own first.
+func All() []*check.Check {
+	return []*check.Check{
+		check.InternalError,
+		check.InvalidSuppression,
+		check.UnusedSuppression,
+		peerauthconflict.Namespace,
+		peerauthconflict.Workload,
+		peerauthnoeffect.Selector,
+		peerauthnoeffect.StrictNoSidecar,
+		loopbackbind.Check,
+	}
+}
