@@ -80,8 +80,7 @@ func Run(x *mesh.Index, checks []*Check, opts Options) *Result {
 	raw := runChecks(x, checks)
 	res := &Result{}
 	sup := collectSuppressions(x, checks, opts.Ignore)
-	kept := sup.apply(raw, res)
-	kept = append(kept, sup.problems...)
+	kept := sup.apply(append(raw, sup.problems...), res)
 	kept = append(kept, sup.unused()...)
 	if opts.Fixes {
 		v := &verifier{x: x, checks: checks, before: raw}

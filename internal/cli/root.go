@@ -101,7 +101,7 @@ Exit status: 0 clean, 1 findings or failing paths, 2 bad usage or unreadable inp
 	f.StringArrayVarP(&a.g.kustomizations, "kustomize", "k", nil, "kustomization directory, rendered in process; repeatable")
 	f.StringVarP(&a.g.namespace, "namespace", "n", "", "namespace to show, and of objects that name none (default \"default\")")
 	f.BoolVarP(&a.g.allNamespaces, "all-namespaces", "A", false, "show all namespaces")
-	f.StringVarP(&a.g.output, "output", "o", "text", "output format: text|json|yaml")
+	f.StringVarP(&a.g.output, "output", "o", "text", "output format: text|json|yaml (check: also sarif)")
 	f.StringVar(&a.g.kubeconfig, "kubeconfig", "", "kubeconfig file for the live cluster mode (--kube)")
 	f.StringVar(&a.g.kubeContext, "context", "", "kubeconfig context for the live cluster mode (--kube)")
 	f.BoolVar(&a.g.kube, "kube", false, "read the live cluster (read-only; -f/-k objects replace cluster objects of the same kind/namespace/name)")
@@ -112,6 +112,8 @@ Exit status: 0 clean, 1 findings or failing paths, 2 bad usage or unreadable inp
 		a.inventoryCommand(),
 		a.traceCommand(),
 		a.describeCommand(),
+		a.explainCommand(),
+		a.checkCommand(), a.checksCommand(),
 	)
 	return root
 }

@@ -72,7 +72,7 @@ func runSelector(p *check.Pass) {
 		case allGateways(p.Engine, ws):
 			msg = fmt.Sprintf("PeerAuthentication %s/%s selects only the gateway %s, whose listeners PeerAuthentication never configures: it changes nothing", pa.Namespace, pa.Name, names(ws))
 		case noneHasSidecar(p.Engine, ws):
-			msg = fmt.Sprintf("PeerAuthentication %s/%s selects only %s, which run without a sidecar: nothing enforces it, so it changes nothing", pa.Namespace, pa.Name, names(ws))
+			msg = fmt.Sprintf("PeerAuthentication %s/%s selects only %s, whose pods run without a sidecar: nothing enforces it, so it changes nothing", pa.Namespace, pa.Name, names(ws))
 			sev = check.Info
 		default:
 			continue
