@@ -320,20 +320,23 @@ func decodeObject(file string, line int, m map[string]any, fields objects.Fields
 			return
 		}
 	}
-	data, err := json.Marshal(m)
-	if err != nil {
-		r.errorf(file, line, desc, "%s", err)
-		return
-	}
-	typed := info.new()
-	strict, err := sigsjson.UnmarshalStrict(data, typed)
-	if err != nil {
-		path, msg := locate(reflect.TypeOf(typed), m, err)
-		if path != "" {
-			msg = path + ": " + msg
+	typed, strict, ok := decodeFast(info, m)
+	if !ok {
+		data, err := json.Marshal(m)
+		if err != nil {
+			r.errorf(file, line, desc, "%s", err)
+			return
 		}
-		r.errorf(file, at(path), desc, "%s", msg)
-		return
+		typed = info.new()
+		strict, err = sigsjson.UnmarshalStrict(data, typed)
+		if err != nil {
+			path, msg := locate(reflect.TypeOf(typed), m, err)
+			if path != "" {
+				msg = path + ": " + msg
+			}
+			r.errorf(file, at(path), desc, "%s", msg)
+			return
+		}
 	}
 	for _, se := range strict {
 		msg := se.Error()
@@ -363,6 +366,30 @@ func decodeObject(file string, line int, m map[string]any, fields objects.Fields
 	}
 	obj.Seq = len(r.Objects)
 	r.Objects = append(r.Objects, obj)
+}
+
+// decodeFast decodes an Istio object whose spec decodeSpec can read: the spec
+// from m's values, the rest with the typed decoder. It reports false when the
+// object is to be decoded the slow way, which then gives every error.
+func decodeFast(info kindInfo, m map[string]any) (typed any, strict []error, ok bool) {
+	spec, isMap := m["spec"].(map[string]any)
+	if !fastSpec || !isMap || !strings.HasSuffix(info.group, ".istio.io") {
+		return nil, nil, false
+	}
+	typed = info.new()
+	pm := specMessage(typed)
+	if pm == nil || !decodeSpec(pm, spec) {
+		return nil, nil, false
+	}
+	data, err := specJSON(m)
+	if err != nil {
+		return nil, nil, false
+	}
+	strict, err = sigsjson.UnmarshalStrict(data, typed)
+	if err != nil {
+		return nil, nil, false
+	}
+	return typed, strict, true
 }
 
 var unknownFieldRE = regexp.MustCompile(`^unknown field "(.*)"$`)

@@ -51,19 +51,21 @@ func checkLines(t *testing.T, r *Result, file string, data []byte, allowUnknown 
 	}
 }
 
-// FuzzDecode: arbitrary bytes never panic, and every position is a line of
-// the input. The seed corpus (testdata/fuzz/FuzzDecode) has a case of each
+// FuzzDecode: arbitrary bytes never panic, every position is a line of the
+// input, and Istio specs read the fast way (decodeSpec) equal jsonpb's. The seed corpus (testdata/fuzz/FuzzDecode) has a case of each
 // kind of bad input: syntax errors, no kind, wrong types, unknown enum values,
 // tabs, duplicate keys, billion laughs, BOM, CRLF, lone CR, UTF-16, merge keys...
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(nil))
 	f.Add([]byte("apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: p}\nspec:\n  mtls: {mode: STRICT}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var r Result
-		Decode("fuzz.yaml", data, &r)
+		r, slow := decodeBothWays("fuzz.yaml", data)
 		checkLines(t, &r, "fuzz.yaml", data, false)
 		if r.Files != 1 {
 			t.Fatalf("files %d", r.Files)
+		}
+		if d := sameResult(&r, &slow); d != "" {
+			t.Fatalf("reading specs from YAML values differs from jsonpb: %s", d)
 		}
 	})
 }
