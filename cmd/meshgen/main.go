@@ -3,7 +3,8 @@
 //
 //	meshgen -services 10000 -seed 1 -o DIR      one file per service under DIR/NAMESPACE/
 //	meshgen -services 10000 -seed 1 -single F   one multi-document file ("-" for stdout)
-//	meshgen -bench -services 10000 [-json]      generate in memory, time decode+index
+//	meshgen -bench -services 10000 [-json]      generate in memory, time decode+index+check
+//	meshgen -bench -no-check                    only decode and index
 package main
 
 import (
@@ -30,6 +31,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		doBench    bool
 		asJSON     bool
 		cpuProfile string
+		noCheck    bool
 	)
 	fs.IntVar(&cfg.Services, "services", 1000, "number of services")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed: the same seed gives the same files")
@@ -38,6 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&single, "single", "", "write one multi-document `FILE` (- for stdout)")
 	fs.BoolVar(&doBench, "bench", false, "generate in memory and time decoding and indexing")
 	fs.BoolVar(&asJSON, "json", false, "with -bench: print the report as JSON")
+	fs.BoolVar(&noCheck, "no-check", false, "with -bench: leave out the check phase")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "with -bench: write a CPU profile of the measured phases to `FILE`")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: meshgen [-services N] [-seed S] (-o DIR | -single FILE | -bench)")
@@ -67,14 +70,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "meshgen: -services must not be negative")
 		return 2
 	}
-	if (asJSON || cpuProfile != "") && !doBench {
-		fmt.Fprintln(stderr, "meshgen: -json and -cpuprofile go with -bench")
+	if (asJSON || cpuProfile != "" || noCheck) && !doBench {
+		fmt.Fprintln(stderr, "meshgen: -json, -cpuprofile and -no-check go with -bench")
 		return 2
 	}
 
 	switch {
 	case doBench:
-		return runBench(cfg, asJSON, cpuProfile, stdout, stderr)
+		return runBench(cfg, asJSON, cpuProfile, !noCheck, stdout, stderr)
 	case dir != "":
 		files := gen.Generate(cfg)
 		if err := gen.WriteFiles(dir, files); err != nil {
@@ -102,8 +105,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func runBench(cfg gen.Config, asJSON bool, cpuProfile string, stdout, stderr io.Writer) int {
+func runBench(cfg gen.Config, asJSON bool, cpuProfile string, withCheck bool, stdout, stderr io.Writer) int {
 	phases := bench.Default()
+	if withCheck {
+		phases = bench.WithCheck()
+	}
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {

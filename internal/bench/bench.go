@@ -18,6 +18,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/meshdoctor/meshdoctor/internal/check"
 	"github.com/meshdoctor/meshdoctor/internal/gen"
 	"github.com/meshdoctor/meshdoctor/internal/load"
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
@@ -29,6 +30,7 @@ type State struct {
 	Files  []gen.File
 	Load   *load.Result
 	Index  *mesh.Index
+	Check  *check.Result
 }
 
 // Quantity is an amount of work a phase did, e.g. {40123, "docs"}.
@@ -247,8 +249,14 @@ func WriteText(w io.Writer, rep *Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\npeak RSS %s\n", bytesIEC(rep.PeakRSS))
-	return err
+	if _, err := fmt.Fprintf(w, "\npeak RSS %s\n", bytesIEC(rep.PeakRSS)); err != nil {
+		return err
+	}
+	if ratio, ok := CheckRatio(rep); ok {
+		_, err := fmt.Fprintf(w, "check command (decode+index+check) takes %.2fx the decode-only time\n", ratio)
+		return err
+	}
+	return nil
 }
 
 // WriteJSON prints the report as JSON.

@@ -133,3 +133,32 @@ func BenchmarkIndex10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(r.Objects))*float64(b.N)/b.Elapsed().Seconds(), "objects/s")
 }
+
+// TestCheckPhase: the check phase runs every check over the generated mesh
+// and the report states the ratio to the decode-only time.
+func TestCheckPhase(t *testing.T) {
+	s := &bench.State{Config: gen.Config{Seed: 1, Services: 50}}
+	rep, err := bench.Run(s, bench.WithCheck())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Check == nil || rep.Phases[len(rep.Phases)-1].Phase != "check" {
+		t.Fatalf("no check phase: %+v", rep.Phases)
+	}
+	for _, f := range s.Check.Findings {
+		if f.Code == "MD0001" {
+			t.Errorf("a check panicked on the generated mesh: %s", f.Message)
+		}
+	}
+	ratio, ok := bench.CheckRatio(rep)
+	if !ok || ratio <= 1 {
+		t.Errorf("ratio %v %v: the check command includes decoding, so it must exceed 1", ratio, ok)
+	}
+	var text bytes.Buffer
+	if err := bench.WriteText(&text, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "decode-only time") {
+		t.Errorf("no ratio line:\n%s", text.String())
+	}
+}
