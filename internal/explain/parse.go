@@ -70,6 +70,7 @@ var (
 	reCurl       = regexp.MustCompile(`(?i)(?:curl: )?\((\d{1,2})\)[^\n]*`)
 	reHTTPStatus = regexp.MustCompile(`HTTP/\d(?:\.\d)? (\d{3})\b`)
 	reCluster    = regexp.MustCompile(`^(outbound|inbound)\|(\d+)\|([^|]*)\|(.*)$`)
+	reDetailWord = regexp.MustCompile(`(upstream_reset_before_response_started\{[^}\s]*\}|rbac_access_denied_matched_policy\[[^\]\s]*\]|\b(?:no_healthy_upstream|route_not_found|cluster_not_found|filter_chain_not_found|ext_authz_denied|direct_response|via_upstream)\b)`)
 	reResetInner = regexp.MustCompile(`^upstream_reset_before_response_started\{([^,}]*)(?:,(.*))?\}$`)
 )
 
@@ -351,6 +352,11 @@ func (p *Parsed) parseFreeText(t string) {
 	} else if m := reBareReason.FindString(t); m != "" {
 		p.FailureReason = m
 		p.add(FieldTransport, m)
+	}
+	// Response code details pasted on their own (a log field, or the
+	// x-envoy-response-code-details header).
+	for _, m := range reDetailWord.FindAllString(t, -1) {
+		p.logDetails(m)
 	}
 	bodyParts := len(p.Parts) > before
 	for _, m := range reCurl.FindAllStringSubmatch(t, -1) {

@@ -266,7 +266,7 @@ func (r *Report) Narrow(t *trace.Trace) {
 		r.Notes = append(r.Notes, fmt.Sprintf("the configuration fails with %s, a code explain does not rank", t.Cause))
 		return
 	}
-	where := failingHop(t)
+	where, first := failingHop(t)
 	if r.Causes[idx].Likelihood == Excluded {
 		r.Summary = fmt.Sprintf("the configuration fails with %s (%s), but the text rules it out: %s; the manifests may differ from what runs, or the text comes from another request", t.Cause, where, r.Causes[idx].Why)
 		return
@@ -286,7 +286,7 @@ func (r *Report) Narrow(t *trace.Trace) {
 		}
 	}
 	sortCauses(r.Causes, t.Cause)
-	r.Summary = fmt.Sprintf("the configuration produces %s at %s", t.Cause, where)
+	r.Summary = fmt.Sprintf("the configuration produces %s at %s", t.Cause, first)
 }
 
 func orNone(s string) string {
@@ -296,8 +296,9 @@ func orNone(s string) string {
 	return s
 }
 
-// failingHop names the failing hop and the objects (file:line) that decided it.
-func failingHop(t *trace.Trace) string {
+// failingHop names the failing hop and the objects (file:line) that decided
+// it, and the first of them (the one the trace names first).
+func failingHop(t *trace.Trace) (all, first string) {
 	for i := len(t.Hops) - 1; i >= 0; i-- {
 		h := t.Hops[i]
 		if h.Status != trace.HopFail {
@@ -312,9 +313,9 @@ func failingHop(t *trace.Trace) string {
 			objs = append(objs, s)
 		}
 		if len(objs) == 0 {
-			return "the " + h.Step + " hop"
+			return "the " + h.Step + " hop", "the " + h.Step + " hop"
 		}
-		return "the " + h.Step + " hop: " + strings.Join(objs, "; ")
+		return "the " + h.Step + " hop: " + strings.Join(objs, "; "), objs[0]
 	}
-	return "no failing hop"
+	return "no failing hop", "no failing hop"
 }

@@ -157,7 +157,7 @@ var Table = []Row{
 			exclude(whyNoSubset, trace.CauseUnknownSubset),
 			exclude(whyUnknownHost, trace.CauseUnknownHost),
 		),
-		Example: "upstream connect error or disconnect/reset before headers. reset reason: overflow",
+		Example: "upstream connect error or disconnect/reset before headers.",
 	},
 	{
 		ID: "body-no-healthy-upstream", Field: FieldBody,
@@ -215,7 +215,7 @@ var Table = []Row{
 		ID: "reset-connection-failure", Field: FieldReset,
 		Match: re(`^connection failure$`), Meaning: "older Envoy's single wording for a failed connect or TLS handshake (UF)",
 		Source: srcResetText + "; older wording in istio/istio#35870", Effects: connectFailureEffects(),
-		Example: "upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: delayed connect error: 111",
+		Example: "upstream connect error or disconnect/reset before headers. reset reason: connection failure",
 	},
 	{
 		ID: "reset-connection-termination", Field: FieldReset,
@@ -377,7 +377,7 @@ var Table = []Row{
 			exclude(whyNoRoute, trace.CauseNoRoute),
 			exclude(whyNoSubset, trace.CauseUnknownSubset),
 		),
-		Example: "[2024-05-12T01:56:17.634Z] \"GET /ip HTTP/1.1\" 503 UF upstream_reset_before_response_started{remote_connection_failure,delayed_connect_error:_111} - \"delayed_connect_error:_111\" 0 152 0 - \"10.244.0.1\" \"curl/7.81.0\" \"ca692bb6-c469-44ea-9577-62f8f76d53c5\" \"httpbin.aegle.info\" \"10.244.0.11:80\" inbound|80|| - 10.244.0.11:80 10.244.0.1:0 outbound_.8000_._.httpbin.httpbin.svc.cluster.local default",
+		Example: "x-envoy-response-code-details: upstream_reset_before_response_started{local_reset}",
 	},
 	{
 		ID: "details-no-healthy-upstream", Field: FieldDetails,
@@ -465,7 +465,7 @@ var Table = []Row{
 			exclude(whyAuthzAfter, trace.CauseAuthzDenied),
 			exclude(whyUnknownHost, trace.CauseUnknownHost),
 		),
-		Example: "[2022-06-09T16:06:06.942Z] \"GET /hello HTTP/1.1\" 503 UF upstream_reset_before_response_started{connection_failure,delayed_connect_error:_111} - \"-\" 0 145 0 - \"-\" \"curl/7.68.0\" \"ffc1de9a-c7dd-9e0f-b62c-1c12b7a830ff\" \"10.32.13.107\" \"10.28.0.19:80\" inbound|80|| - 10.28.0.19:80 10.28.0.1:9347 - default",
+		Example: `[2024-01-01T00:00:00.000Z] "GET /items HTTP/1.1" 503 UF - - "-" 0 91 0 - "-" "curl/8.5.0" "1" "cart" "10.0.0.9:8080" outbound|80||cart.shop.svc.cluster.local - 10.96.0.10:80 10.0.0.5:41000 - default`,
 	},
 	{
 		ID: "flag-URX", Field: FieldFlag, Match: re(`^urx$`),
@@ -505,7 +505,7 @@ var Table = []Row{
 			support(Medium, "on the server's sidecar, NR also means no filter chain took the connection: plaintext into STRICT", trace.CausePlaintextToStrict),
 			exclude("no upstream connection was attempted", trace.CausePortNotListening, trace.CauseMTLSToNonMesh, trace.CauseSANMismatch),
 		),
-		Example: "[2024-01-01T00:00:00.000Z] \"GET /checkout/ HTTP/1.1\" 404 NR route_not_found - \"-\" 0 0 0 - \"10.0.0.1\" \"curl/8.5.0\" \"10\" \"shop.example.com\" \"-\" - - 10.4.1.5:8080 10.0.0.1:51234 - -",
+		Example: `[2024-01-01T00:00:00.000Z] "GET /checkout/ HTTP/1.1" 404 NR - - "-" 0 0 0 - "10.0.0.1" "curl/8.5.0" "10" "shop.example.com" "-" - - 10.4.1.5:8080 10.0.0.1:51234 - -`,
 	},
 	{
 		ID: "flag-NC", Field: FieldFlag, Match: re(`^nc$`),
@@ -608,7 +608,7 @@ var Table = []Row{
 		Meaning: "the destination is in no registry; under outboundTrafficPolicy ALLOW_ANY the caller's sidecar forwarded it to its original address",
 		Source:  srcClusters + "; Istio docs, egress (https://istio.io/latest/docs/tasks/traffic-management/egress/egress-control/)",
 		Effects: support(Medium, "the host is in no registry (no Service, no ServiceEntry)", trace.CauseUnknownHost),
-		Example: "[2024-01-01T00:00:00.000Z] \"GET /pay HTTP/1.1\" 200 - via_upstream - \"-\" 0 512 40 39 \"-\" \"curl/8.5.0\" \"22\" \"payments.example.com\" \"93.184.216.34:80\" PassthroughCluster 10.0.0.5:43000 93.184.216.34:80 10.0.0.5:41000 - allow_any",
+		Example: `[2024-01-01T00:00:00.000Z] "GET /pay HTTP/1.1" 503 - via_upstream - "-" 0 19 40 39 "-" "curl/8.5.0" "22" "payments.example.com" "93.184.216.34:80" PassthroughCluster 10.0.0.5:43000 93.184.216.34:80 10.0.0.5:41000 - allow_any`,
 	},
 	{
 		ID: "cluster-blackhole", Field: FieldCluster, Match: re(`^blackholecluster$`),
