@@ -20,7 +20,7 @@ func TestLayerFilesOnCluster(t *testing.T) {
 		obj("PeerAuthentication", "prod", "default", "cluster"),
 	}
 	files := []*objects.Object{
-		obj("Service", "", "a", "a.yaml"),                      // replaces default/a
+		obj("Service", "", "a", "a.yaml"),                       // replaces default/a
 		obj("PeerAuthentication", "prod", "default", "pa.yaml"), // replaces prod/default
 		obj("Namespace", "", "default", "ns.yaml"),              // replaces the namespace
 		obj("Service", "prod", "b", "b.yaml"),                   // new
