@@ -14,15 +14,20 @@
 // all the others. The server side does not depend on the client except
 // through its mTLS identity, and that only where AuthorizationPolicies name
 // principals, namespaces or service accounts (resolve.AuthzIdentityTerms):
-// the clients those terms match are split off into their own groups. Each
+// the clients those terms match are split off into their own groups. Clients
+// without a proxy form one class whatever their namespace: nothing configures
+// their outbound calls and their plaintext carries no identity. Each
 // group is traced once, for its first member. paths_test.go checks the
 // result against tracing every pair one by one.
 package paths
 
 import (
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
@@ -44,6 +49,9 @@ type Options struct {
 	Hops bool
 	// NoGateways leaves the gateways' routes out.
 	NoGateways bool
+	// Workers is the number of goroutines, each with its own engine
+	// (0: GOMAXPROCS).
+	Workers int
 }
 
 // Group is a set of paths that Istio decides the same way: the same request
@@ -89,12 +97,14 @@ type client struct {
 	id    string // "ns/NS/sa/SA": the principal without its trust domain
 }
 
-// All evaluates every path of the mesh behind e. The engine is not safe for
-// concurrent use, so neither is All on one engine.
+// All evaluates every path of the mesh behind e. It uses e and, for each
+// further worker, a new engine over the same index; the result does not depend
+// on the number of workers.
 func All(e *resolve.Engine, opts Options) *Result {
 	x := e.X
 	res := &Result{}
 	var gateways []*mesh.Workload
+	var direct []*client                      // clients without a proxy
 	byNS := map[string]map[string][]*client{} // namespace -> outbound class -> clients
 	pool := map[string][]*client{}            // outbound class -> clients of every namespace
 	for _, w := range x.Workloads {
@@ -106,6 +116,18 @@ func All(e *resolve.Engine, opts Options) *Result {
 			continue
 		}
 		c := &client{w: w, ns: w.Namespace, class: e.OutboundClass(w), id: "ns/" + w.Namespace + "/sa/" + w.ServiceAccount}
+		if c.class == resolve.ProxyNone {
+			// Without a proxy no VirtualService, DestinationRule or
+			// Service exportTo applies (they configure Envoy), and the
+			// connection is plaintext, so it carries no identity: every
+			// such client calls a service port the same way, whatever its
+			// namespace (the application resolves the FQDN with DNS).
+			if len(direct) == 0 {
+				res.Classes++
+			}
+			direct = append(direct, c)
+			continue
+		}
 		if byNS[c.ns] == nil {
 			byNS[c.ns] = map[string][]*client{}
 		}
@@ -120,57 +142,127 @@ func All(e *resolve.Engine, opts Options) *Result {
 		classes = append(classes, k)
 	}
 	sort.Strings(classes)
-	ev := &evaluator{e: e, opts: opts, res: res, poolIdx: map[string]*memberIndex{}}
-
-	for _, svc := range sortedServices(x) {
-		if opts.Service != nil && !opts.Service(svc) {
-			continue
-		}
-		views := e.HostViews(svc)
-		special := make(map[string]bool, len(views))
-		for _, n := range views {
-			special[n] = true
-		}
-		for pi := range svc.Ports {
-			port := &svc.Ports[pi]
-			url := trace.ServiceURL(svc, port)
-			// The namespaces whose view of the host is their own.
-			for _, n := range views {
-				for _, cl := range sortedKeys(byNS[n]) {
-					set := &Clients{list: byNS[n][cl]}
-					set.n = len(set.list)
-					ev.evaluate(set, svc, port, url, nil)
-				}
-			}
-			// Every other namespace sees the host the same way.
-			for _, cl := range classes {
-				set := &Clients{list: pool[cl], skipNS: special, class: cl}
-				set.n = len(set.list)
-				for _, n := range views {
-					set.n -= len(byNS[n][cl])
-				}
-				if set.n > 0 {
-					ev.evaluate(set, svc, port, url, ev.index(cl, pool[cl]))
-				}
-			}
+	// The shared class indexes are built before the workers start; each
+	// worker has its own engine (an engine is for one goroutine) and takes
+	// the next service, and the groups are put back in service order.
+	poolIdx := map[string]*memberIndex{}
+	for _, cl := range classes {
+		poolIdx[cl] = newMemberIndex(pool[cl])
+	}
+	var svcs []*mesh.Service
+	for _, svc := range x.Services {
+		if opts.Service == nil || opts.Service(svc) {
+			svcs = append(svcs, svc)
 		}
 	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = max(1, min(workers, len(svcs)))
+	per := make([][]*Group, len(svcs))
+	evals := make([]int, workers)
+	panics := make([]any, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for k := 0; k < workers; k++ {
+		eng := e
+		if k > 0 {
+			eng = resolve.New(x)
+		}
+		wg.Add(1)
+		go func(k int, ev *evaluator) {
+			defer wg.Done()
+			defer func() {
+				// Re-raised below, in the caller's goroutine, where the
+				// check driver can turn it into an internal-error finding.
+				if p := recover(); p != nil {
+					panics[k] = p
+				}
+			}()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(svcs) {
+					break
+				}
+				ev.out = nil
+				ev.service(svcs[i], byNS, pool, classes, direct)
+				per[i] = ev.out
+			}
+			evals[k] = ev.evals
+		}(k, &evaluator{e: eng, opts: opts, poolIdx: poolIdx})
+	}
+	wg.Wait()
+	for _, p := range panics {
+		if p != nil {
+			panic(p)
+		}
+	}
+	for k := range evals {
+		res.Evaluations += evals[k]
+	}
+	for _, gs := range per {
+		for _, g := range gs {
+			res.add(g)
+		}
+	}
+	ev := &evaluator{e: e, opts: opts, poolIdx: poolIdx}
 	if !opts.NoGateways {
 		for _, gw := range gateways {
 			for _, r := range e.GatewayRequests(gw) {
 				ev.gateway(gw, r)
 			}
 		}
+		res.Evaluations += ev.evals
+		for _, g := range ev.out {
+			res.add(g)
+		}
 	}
 	return res
 }
 
-// evaluator runs the traces.
+// evaluator runs the traces of one goroutine.
 type evaluator struct {
 	e       *resolve.Engine
 	opts    Options
-	res     *Result
 	poolIdx map[string]*memberIndex
+	out     []*Group
+	evals   int
+}
+
+// service evaluates every port of svc for every class of clients.
+func (ev *evaluator) service(svc *mesh.Service, byNS map[string]map[string][]*client, pool map[string][]*client, classes []string, direct []*client) {
+	views := ev.e.HostViews(svc)
+	special := make(map[string]bool, len(views))
+	for _, n := range views {
+		special[n] = true
+	}
+	for pi := range svc.Ports {
+		port := &svc.Ports[pi]
+		url := trace.ServiceURL(svc, port)
+		// The namespaces whose view of the host is their own.
+		for _, n := range views {
+			for _, cl := range sortedKeys(byNS[n]) {
+				set := &Clients{list: byNS[n][cl], class: cl}
+				set.n = len(set.list)
+				ev.evaluate(set, svc, port, url, nil)
+			}
+		}
+		if len(direct) > 0 {
+			ev.evaluate(&Clients{list: direct, n: len(direct), class: resolve.ProxyNone}, svc, port, url, nil)
+		}
+		// Every other namespace sees the host the same way.
+		for _, cl := range classes {
+			set := &Clients{list: pool[cl], skipNS: special, class: cl}
+			set.n = len(set.list)
+			for _, n := range views {
+				set.n -= len(byNS[n][cl])
+			}
+			if set.n > 0 {
+				ev.evaluate(set, svc, port, url, ev.poolIdx[cl])
+			}
+		}
+	}
 }
 
 // memberIndex finds the members of a large client list by identity.
@@ -179,23 +271,19 @@ type memberIndex struct {
 	byNS map[string][]*client
 }
 
-func (ev *evaluator) index(class string, list []*client) *memberIndex {
-	if ix := ev.poolIdx[class]; ix != nil {
-		return ix
-	}
+func newMemberIndex(list []*client) *memberIndex {
 	ix := &memberIndex{byID: map[string][]*client{}, byNS: map[string][]*client{}}
 	for _, c := range list {
 		ix.byID[c.id] = append(ix.byID[c.id], c)
 		ix.byNS[c.ns] = append(ix.byNS[c.ns], c)
 	}
-	ev.poolIdx[class] = ix
 	return ix
 }
 
 // run traces one request; authz says whether it evaluated
 // AuthorizationPolicies, the only decision that depends on who the client is.
 func (ev *evaluator) run(rep *mesh.Workload, url, method string, headers map[string]string) (tr *trace.Trace, authz bool) {
-	ev.res.Evaluations++
+	ev.evals++
 	tr, err := trace.Run(ev.e, rep.Key(), url, trace.Options{NoFixes: true, AnyRequest: true, Method: method, Headers: headers})
 	if err != nil {
 		// trace.Run fails only when FROM or TO cannot be resolved, and both
@@ -219,9 +307,11 @@ func (ev *evaluator) run(rep *mesh.Workload, url, method string, headers map[str
 	return tr, authz
 }
 
-func (ev *evaluator) add(g *Group) {
-	ev.res.Groups = append(ev.res.Groups, g)
-	ev.res.Pairs += int64(g.Clients.Len())
+func (ev *evaluator) add(g *Group) { ev.out = append(ev.out, g) }
+
+func (r *Result) add(g *Group) {
+	r.Groups = append(r.Groups, g)
+	r.Pairs += int64(g.Clients.Len())
 }
 
 // evaluate traces one class of clients to a service port, splitting off the
@@ -374,18 +464,6 @@ func (ev *evaluator) gateway(gw *mesh.Workload, r resolve.GatewayRequest) {
 	req := r
 	ev.add(&Group{Clients: &Clients{list: []*client{{w: gw, ns: gw.Namespace}}, n: 1}, Gateway: true, Route: &req,
 		URL: url, Method: r.Method, Headers: r.Headers, Service: tr.Service, Port: tr.Port, Trace: tr})
-}
-
-func sortedServices(x *mesh.Index) []*mesh.Service {
-	out := make([]*mesh.Service, 0, len(x.Services))
-	out = append(out, x.Services...)
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Namespace != out[j].Namespace {
-			return out[i].Namespace < out[j].Namespace
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -308,3 +308,25 @@ func TestClientsSet(t *testing.T) {
 		t.Errorf("namespaces %v", ns)
 	}
 }
+
+// The result does not depend on the number of workers.
+func TestWorkersDeterministic(t *testing.T) {
+	var r load.Result
+	for _, f := range gen.Generate(gen.Config{Seed: 5, Services: 60}) {
+		load.Decode(f.Name, f.Data, &r)
+	}
+	x := mesh.Build(r.Objects, mesh.Options{})
+	render := func(workers int) string {
+		var b strings.Builder
+		res := All(resolve.New(x), Options{Workers: workers})
+		for _, g := range res.Groups {
+			fmt.Fprintf(&b, "%s %s %d %s\n", g.URL, g.Clients.First().Key(), g.Clients.Len(), verdictOf(g.Trace))
+		}
+		fmt.Fprintf(&b, "%d %d %d", res.Pairs, res.Evaluations, res.Classes)
+		return b.String()
+	}
+	one, three := render(1), render(3)
+	if one != three {
+		t.Errorf("1 worker and 3 workers differ")
+	}
+}

@@ -53,12 +53,11 @@ func (e *Engine) OutboundClass(w *mesh.Workload) string {
 // "*" (or the mesh default) and the root namespace's, so all of them see the
 // same thing (push_context.go initDestinationRules, initVirtualServices,
 // initServiceRegistry: visibility is own namespace, named namespaces, or
-// public). The index over-approximates (a short host counts for every service
-// of that name): a namespace counted in vain costs one more evaluation, never a
+// public). Where it is unsure it over-approximates (a wildcard host, a mirror
+// destination): a namespace counted in vain costs one more evaluation, never a
 // wrong answer.
 type hostViews struct {
 	exact map[string][]string // FQDN -> namespaces
-	short map[string][]string // first DNS label -> namespaces
 	wild  []hostViewPattern
 	all   []string // namespaces that see every host differently
 	// routes are the VirtualServices' hosts with the hosts their routes
@@ -81,8 +80,12 @@ func (e *Engine) hostViewIndex() *hostViews {
 	if e.pt.views != nil {
 		return e.pt.views
 	}
-	v := &hostViews{exact: map[string][]string{}, short: map[string][]string{}}
+	v := &hostViews{exact: map[string][]string{}}
+	// Hosts are resolved as the engine resolves them: a short name in the
+	// object's namespace (drResolveHost, routeResolveShortname), anything
+	// with a dot as written.
 	add := func(host, ownNS string, exportTo []string) {
+		host = routeResolveShortname(host, ownNS)
 		nss := []string{ownNS}
 		for _, x := range exportTo {
 			x = strings.TrimSpace(x)
@@ -100,8 +103,6 @@ func (e *Engine) hostViewIndex() *hostViews {
 			v.exact[host] = append(v.exact[host], nss...)
 		default:
 			v.exact[host] = append(v.exact[host], nss...)
-			first, _, _ := strings.Cut(host, ".")
-			v.short[first] = append(v.short[first], nss...)
 		}
 	}
 	for _, dr := range e.X.DestinationRules {
@@ -127,7 +128,7 @@ func (e *Engine) hostViewIndex() *hostViews {
 		}
 		r := hostViewRoute{}
 		for _, h := range vs.Spec.GetHosts() {
-			r.hosts = append(r.hosts, strings.ToLower(h))
+			r.hosts = append(r.hosts, routeResolveShortname(h, vs.Namespace))
 		}
 		r.dests = vsDestinationHosts(vs, r.dests)
 		for _, h := range vs.Spec.GetHttp() {
@@ -168,14 +169,12 @@ func (e *Engine) HostViews(svc *mesh.Service) []string {
 	set := map[string]bool{e.X.Mesh.RootNamespace: true}
 	e.addHostViews(v, set, svc.Host, svc)
 	// A VirtualService for the host sends its requests to other hosts, whose
-	// own configuration then decides (short names, delegates: over-approximated).
-	name := strings.ToLower(svc.Name)
+	// own configuration then decides (delegates and mirrors included).
 	host := strings.ToLower(svc.Host)
 	for _, r := range v.routes {
 		match := false
 		for _, h := range r.hosts {
-			first, _, _ := strings.Cut(h, ".")
-			if h == host || h == "*" || first == name || (strings.HasPrefix(h, "*") && strings.HasSuffix(host, h[1:])) {
+			if h == host || h == "*" || (strings.HasPrefix(h, "*") && strings.HasSuffix(host, h[1:])) {
 				match = true
 			}
 		}
@@ -202,10 +201,6 @@ func (e *Engine) addHostViews(v *hostViews, set map[string]bool, host string, sv
 		set[n] = true
 	}
 	for _, n := range v.exact[host] {
-		set[n] = true
-	}
-	first, _, _ := strings.Cut(host, ".")
-	for _, n := range v.short[first] {
 		set[n] = true
 	}
 	for _, p := range v.wild {
