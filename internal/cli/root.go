@@ -112,6 +112,7 @@ Exit status: 0 clean, 1 findings or failing paths, 2 bad usage or unreadable inp
 		a.inventoryCommand(),
 		a.traceCommand(),
 		a.describeCommand(),
+		a.explainCommand(),
 		a.checkCommand(), a.checksCommand(),
 	)
 	return root
