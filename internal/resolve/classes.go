@@ -64,6 +64,10 @@ type hostViews struct {
 	// (delegates included) send to: a request for the host is decided by
 	// the destination's configuration too.
 	routes []hostViewRoute
+	// routesByHost indexes routes by exact host; wildRoutes have a
+	// wildcard host.
+	routesByHost map[string][]int
+	wildRoutes   []int
 }
 
 type hostViewRoute struct {
@@ -80,7 +84,7 @@ func (e *Engine) hostViewIndex() *hostViews {
 	if e.pt.views != nil {
 		return e.pt.views
 	}
-	v := &hostViews{exact: map[string][]string{}}
+	v := &hostViews{exact: map[string][]string{}, routesByHost: map[string][]int{}}
 	// Hosts are resolved as the engine resolves them: a short name in the
 	// object's namespace (drResolveHost, routeResolveShortname), anything
 	// with a dot as written.
@@ -142,6 +146,17 @@ func (e *Engine) hostViewIndex() *hostViews {
 				}
 			}
 		}
+		wild := false
+		for _, h := range r.hosts {
+			if strings.HasPrefix(h, "*") {
+				wild = true
+			} else {
+				v.routesByHost[h] = append(v.routesByHost[h], len(v.routes))
+			}
+		}
+		if wild {
+			v.wildRoutes = append(v.wildRoutes, len(v.routes))
+		}
 		v.routes = append(v.routes, r)
 	}
 	for _, se := range e.X.ServiceEntries {
@@ -171,18 +186,20 @@ func (e *Engine) HostViews(svc *mesh.Service) []string {
 	// A VirtualService for the host sends its requests to other hosts, whose
 	// own configuration then decides (delegates and mirrors included).
 	host := strings.ToLower(svc.Host)
-	for _, r := range v.routes {
-		match := false
-		for _, h := range r.hosts {
-			if h == host || h == "*" || (strings.HasPrefix(h, "*") && strings.HasSuffix(host, h[1:])) {
-				match = true
-			}
-		}
-		if !match {
-			continue
-		}
+	follow := func(r hostViewRoute) {
 		for _, d := range r.dests {
 			e.addHostViews(v, set, d, e.X.ServiceByHost(d))
+		}
+	}
+	for _, i := range v.routesByHost[host] {
+		follow(v.routes[i])
+	}
+	for _, i := range v.wildRoutes {
+		for _, h := range v.routes[i].hosts {
+			if h == "*" || (strings.HasPrefix(h, "*") && strings.HasSuffix(host, h[1:])) {
+				follow(v.routes[i])
+				break
+			}
 		}
 	}
 	out := make([]string, 0, len(set))

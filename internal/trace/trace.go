@@ -103,13 +103,17 @@ func Run(e *resolve.Engine, from, to string, opts Options) (*Trace, error) {
 }
 
 func (r *request) hop(step, status, detail string, d resolve.Decision) {
-	by := []objects.Ref{}
-	seen := map[objects.Ref]bool{}
+	// A hop names a handful of objects: a quadratic dedup allocates only
+	// the result (this runs for every path of a mesh in package paths).
+	by := make([]objects.Ref, 0, len(d.By))
+next:
 	for _, ref := range d.By {
-		if !seen[ref] {
-			seen[ref] = true
-			by = append(by, ref)
+		for _, b := range by {
+			if b == ref {
+				continue next
+			}
 		}
+		by = append(by, ref)
 	}
 	r.t.Hops = append(r.t.Hops, Hop{Step: step, Status: status, Detail: detail, Objects: by})
 	r.assumed = append(r.assumed, d.Assumptions...)
