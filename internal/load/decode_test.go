@@ -685,3 +685,28 @@ func TestParallelDecode(t *testing.T) {
 		t.Errorf("parallel decoding differs from sequential decoding")
 	}
 }
+
+// TestParallelLoad: the files of a walk are decoded on every CPU, with the
+// same result, in the same order, as one by one.
+func TestParallelLoad(t *testing.T) {
+	opts := Options{Files: []string{"testdata/mixed", "testdata/bad", "testdata/missing.yaml", "testdata/positions"}}
+	summary := func(r *Result) string {
+		var s strings.Builder
+		for _, o := range r.Objects {
+			fmt.Fprintf(&s, "%d %s %s %s\n", o.Seq, o.Key(), o.Pos, o.Fields)
+		}
+		fmt.Fprintln(&s, errorStrings(r.Errors), errorStrings(r.Warnings), r.Skipped, r.Files, r.Documents)
+		return s.String()
+	}
+	prev := runtime.GOMAXPROCS(1)
+	one := Load(opts)
+	runtime.GOMAXPROCS(max(prev, 4))
+	many := Load(opts)
+	runtime.GOMAXPROCS(prev)
+	if len(many.Objects) < 5 || len(many.Errors) < 5 || many.Files < 10 {
+		t.Fatalf("%d objects, %d errors, %d files: the test data should load and fail", len(many.Objects), len(many.Errors), many.Files)
+	}
+	if a, b := summary(one), summary(many); a != b {
+		t.Errorf("parallel loading differs from sequential loading:\n%s\nvs\n%s", a, b)
+	}
+}

@@ -34,8 +34,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Options says what to load.
@@ -50,7 +53,8 @@ type Options struct {
 	FS FileSystem
 }
 
-// FileSystem is the part of a file system the loader needs.
+// FileSystem is the part of a file system the loader needs. Load calls
+// ReadFile from several goroutines at once.
 type FileSystem interface {
 	ReadFile(name string) ([]byte, error)
 	Stat(name string) (fs.FileInfo, error)
@@ -76,7 +80,7 @@ func Load(opts Options) *Result {
 	if fsys == nil {
 		fsys = osFS{}
 	}
-	w := &walker{fsys: fsys, r: r, dirs: map[string]bool{}, files: map[string]bool{}}
+	w := &walker{fsys: fsys, dirs: map[string]bool{}, files: map[string]bool{}}
 	stdinUsed := false
 	for _, p := range opts.Files {
 		if p == "-" {
@@ -85,18 +89,22 @@ func Load(opts Options) *Result {
 			}
 			stdinUsed = true
 			if opts.Stdin == nil {
-				r.errorf("<stdin>", 0, "", "no standard input")
+				w.problem().errorf("<stdin>", 0, "", "no standard input")
 				continue
 			}
 			data, err := io.ReadAll(opts.Stdin)
 			if err != nil {
-				r.errorf("<stdin>", 0, "", "%s", err)
+				w.problem().errorf("<stdin>", 0, "", "%s", err)
 				continue
 			}
-			Decode("<stdin>", data, r)
+			w.out = append(w.out, pending{name: "<stdin>", data: data, read: true})
 			continue
 		}
 		w.path(p)
+	}
+	w.decode()
+	for i := range w.out {
+		r.merge(&w.out[i].r)
 	}
 	for _, k := range opts.Kustomizations {
 		Kustomize(k, r)
@@ -118,16 +126,70 @@ func IsManifest(name string) bool {
 // symlink loop, two links to one place, a file named twice) is read once.
 type walker struct {
 	fsys  FileSystem
-	r     *Result
+	out   []pending       // what the walk found, in order
 	dirs  map[string]bool // real paths of the directories walked
 	files map[string]bool // real paths of the files read
+}
+
+// pending is a file to read and decode, or a problem met on the way; r is
+// what it gave.
+type pending struct {
+	name string // a file to read; "" for a problem
+	data []byte // the content, when read already (stdin)
+	read bool   // data is the content
+	r    Result
+}
+
+// problem returns a new Result, in walk order, for a problem with a path.
+func (w *walker) problem() *Result {
+	w.out = append(w.out, pending{})
+	return &w.out[len(w.out)-1].r
+}
+
+// decode reads and decodes the files found, on every CPU; each into a
+// Result of its own, merged in walk order by the caller.
+func (w *walker) decode() {
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(w.out) {
+				return
+			}
+			p := &w.out[i]
+			if p.name == "" {
+				continue
+			}
+			if !p.read {
+				data, err := w.fsys.ReadFile(p.name)
+				if err != nil {
+					p.r.errorf(p.name, 0, "", "%s", pathError(err))
+					continue
+				}
+				p.data = data
+			}
+			Decode(p.name, p.data, &p.r)
+			p.data = nil
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(w.out))
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
+	wg.Wait()
 }
 
 // path reads a file or walks a directory.
 func (w *walker) path(p string) {
 	fi, err := w.fsys.Stat(p)
 	if err != nil {
-		w.r.errorf(p, 0, "", "%s", pathError(err))
+		w.problem().errorf(p, 0, "", "%s", pathError(err))
 		return
 	}
 	if fi.IsDir() {
@@ -140,7 +202,7 @@ func (w *walker) path(p string) {
 func (w *walker) dir(dir string) {
 	real, err := w.fsys.EvalSymlinks(dir)
 	if err != nil {
-		w.r.errorf(dir, 0, "", "%s", pathError(err))
+		w.problem().errorf(dir, 0, "", "%s", pathError(err))
 		return
 	}
 	if w.dirs[real] {
@@ -149,7 +211,7 @@ func (w *walker) dir(dir string) {
 	w.dirs[real] = true
 	entries, err := w.fsys.ReadDir(dir)
 	if err != nil {
-		w.r.errorf(dir, 0, "", "%s", pathError(err))
+		w.problem().errorf(dir, 0, "", "%s", pathError(err))
 		return
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
@@ -164,7 +226,7 @@ func (w *walker) dir(dir string) {
 			fi, err := w.fsys.Stat(name)
 			if err != nil {
 				if IsManifest(name) {
-					w.r.errorf(name, 0, "", "%s", pathError(err))
+					w.problem().errorf(name, 0, "", "%s", pathError(err))
 				}
 				continue // a dangling link to something that is not a manifest: ignored
 			}
@@ -194,15 +256,11 @@ func (w *walker) file(name, real string) {
 	}
 	w.files[real] = true
 	if isKustomizationFile(name) {
-		w.r.Warnings = append(w.r.Warnings, Error{File: name, Msg: "a kustomization, not manifests: skipped (render it with -k " + filepath.Dir(name) + ")"})
+		pr := w.problem()
+		pr.Warnings = append(pr.Warnings, Error{File: name, Msg: "a kustomization, not manifests: skipped (render it with -k " + filepath.Dir(name) + ")"})
 		return
 	}
-	data, err := w.fsys.ReadFile(name)
-	if err != nil {
-		w.r.errorf(name, 0, "", "%s", pathError(err))
-		return
-	}
-	Decode(name, data, w.r)
+	w.out = append(w.out, pending{name: name})
 }
 
 func pathError(err error) string {
