@@ -284,27 +284,14 @@ func newMemberIndex(list []*client) *memberIndex {
 // AuthorizationPolicies, the only decision that depends on who the client is.
 func (ev *evaluator) run(rep *mesh.Workload, url, method string, headers map[string]string) (tr *trace.Trace, authz bool) {
 	ev.evals++
-	tr, err := trace.Run(ev.e, rep.Key(), url, trace.Options{NoFixes: true, AnyRequest: true, Method: method, Headers: headers})
+	tr, err := trace.Run(ev.e, rep.Key(), url, trace.Options{NoFixes: true, AnyRequest: true, FailingHopsOnly: !ev.opts.Hops, Method: method, Headers: headers})
 	if err != nil {
 		// trace.Run fails only when FROM or TO cannot be resolved, and both
 		// come from the index: report it as a failing path rather than drop it.
 		return &trace.Trace{From: rep.Key(), To: url, Result: trace.ResultFail, Cause: trace.CauseUnknownHost, Summary: err.Error(), Hops: []trace.Hop{}}, false
 	}
-	for _, h := range tr.Hops {
-		if h.Step == "authorization" {
-			authz = true
-		}
-	}
-	if !ev.opts.Hops {
-		kept := tr.Hops[:0]
-		for _, h := range tr.Hops {
-			if h.Status == trace.HopFail {
-				kept = append(kept, h)
-			}
-		}
-		tr.Hops = kept[:len(kept):len(kept)]
-	}
-	return tr, authz
+	tr.Hops = tr.Hops[:len(tr.Hops):len(tr.Hops)]
+	return tr, tr.AuthzEvaluated
 }
 
 func (ev *evaluator) add(g *Group) { ev.out = append(ev.out, g) }

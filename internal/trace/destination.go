@@ -14,9 +14,11 @@ import (
 // the application port.
 func (r *request) destination() {
 	sp := r.port
-	r.hop("destination", HopOK, fmt.Sprintf("Service %s port %d (%s), target port %s%s",
-		r.svc.Key(), sp.Port, portProto(sp, r.http), sp.TargetPort.String(), subsetText(r.subset)),
-		resolve.Decision{By: []objects.Ref{r.svc.Obj.Ref(sp.Path)}})
+	if r.keep() {
+		r.hop("destination", HopOK, fmt.Sprintf("Service %s port %d (%s), target port %s%s",
+			r.svc.Key(), sp.Port, portProto(sp, r.http), sp.TargetPort.String(), subsetText(r.subset)),
+			resolve.Decision{By: []objects.Ref{r.svc.Obj.Ref(sp.Path)}})
+	}
 
 	// DestinationRule: only proxies apply one.
 	var subsetLabels map[string]string
@@ -71,20 +73,24 @@ func (r *request) destination() {
 		r.fail(CauseNoEndpoints, &failure{detail: reason})
 		return
 	}
-	var names []string
-	for _, ep := range eps {
-		sc := r.e.Sidecar(ep.Workload)
-		side := "no sidecar"
-		if sc.HasProxy {
-			side = "sidecar"
-		}
-		names = append(names, fmt.Sprintf("%s (%s, %s)", ep.Workload.Key(), side, r.e.Identity(ep.Workload)))
-	}
 	epd := resolve.Decision{By: []objects.Ref{r.svc.Obj.Ref("spec.selector")}}
 	for _, ep := range eps {
 		epd.Merge(ep.Decision)
 	}
-	r.hop("endpoints", HopOK, "pods: "+strings.Join(names, "; "), epd)
+	if r.keep() {
+		var names []string
+		for _, ep := range eps {
+			sc := r.e.Sidecar(ep.Workload)
+			side := "no sidecar"
+			if sc.HasProxy {
+				side = "sidecar"
+			}
+			names = append(names, fmt.Sprintf("%s (%s, %s)", ep.Workload.Key(), side, r.e.Identity(ep.Workload)))
+		}
+		r.hop("endpoints", HopOK, "pods: "+strings.Join(names, "; "), epd)
+	} else {
+		r.hop("endpoints", HopOK, "", epd)
+	}
 
 	// Each endpoint workload may decide differently; the first that fails
 	// decides the verdict (Envoy balances over all of them).
@@ -106,7 +112,11 @@ func (r *request) endpoint(ep resolve.Endpoint, subsetLabels map[string]string) 
 	if r.http {
 		proto = "http"
 	}
-	r.hop("client tls", HopInfo, fmt.Sprintf("to %s: %s", w.Key(), tls.Reason), tls.Decision)
+	if r.keep() {
+		r.hop("client tls", HopInfo, fmt.Sprintf("to %s: %s", w.Key(), tls.Reason), tls.Decision)
+	} else {
+		r.hop("client tls", HopInfo, "", tls.Decision)
+	}
 	if r.t.Security == "" {
 		r.t.Security = tls.Mode
 	}
@@ -169,6 +179,7 @@ func (r *request) endpoint(ep resolve.Endpoint, subsetLabels map[string]string) 
 			areq.Namespace = r.client.Namespace
 		}
 		az := r.e.Authorize(w, areq)
+		r.t.AuthzEvaluated = true
 		if !az.Allowed {
 			r.hop("authorization", HopFail, az.Reason, az.Decision)
 			r.fail(CauseAuthzDenied, &failure{endpoint: w, port: ep.TargetPort, authz: &az, tls: &tls})

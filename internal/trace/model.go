@@ -44,6 +44,9 @@ type Trace struct {
 	// (nil when it failed before, or went to a ServiceEntry host).
 	Service *mesh.Service     `json:"-"`
 	Port    *mesh.ServicePort `json:"-"`
+	// AuthzEvaluated is true when a server's AuthorizationPolicies were
+	// evaluated: the only decision that depends on who the client is.
+	AuthzEvaluated bool `json:"-"`
 }
 
 // Hop is one step of the request.

@@ -19,6 +19,10 @@ type Options struct {
 	Gateway string
 	// NoFixes skips the search for fixes (used when verifying a fix).
 	NoFixes bool
+	// FailingHopsOnly keeps only the failing hop and skips writing the
+	// details of the others (the verdict, cause and assumptions are the
+	// same): what package paths asks for every path of a mesh.
+	FailingHopsOnly bool
 	// AnyRequest evaluates authorization for any request on the port, not
 	// for this method and path (resolve.AuthzRequest.AnyRequest): what the
 	// path checks ask, since callers' requests are not in the manifests.
@@ -102,7 +106,14 @@ func Run(e *resolve.Engine, from, to string, opts Options) (*Trace, error) {
 	return r.t, nil
 }
 
+// keep says whether passing hops are recorded.
+func (r *request) keep() bool { return !r.opts.FailingHopsOnly }
+
 func (r *request) hop(step, status, detail string, d resolve.Decision) {
+	if status != HopFail && !r.keep() {
+		r.assumed = append(r.assumed, d.Assumptions...)
+		return
+	}
 	// A hop names a handful of objects: a quadratic dedup allocates only
 	// the result (this runs for every path of a mesh in package paths).
 	by := make([]objects.Ref, 0, len(d.By))
@@ -140,6 +151,10 @@ func (r *request) resolveClient(from string) error {
 	c := r.client
 	// The engine's reason starts with the workload's key ("ns/name gets a
 	// sidecar: ..."); the hop says it once.
+	if !r.keep() {
+		r.hop("client", HopInfo, "", r.sidecar.Decision)
+		return nil
+	}
 	why := strings.TrimPrefix(r.sidecar.Reason, c.Key()+" ")
 	var detail string
 	switch {
