@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"runtime/debug"
+	"sort"
 	"strings"
 
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
@@ -53,6 +54,7 @@ type Options struct {
 	Fixes bool
 	// MaxFixes bounds the number of findings whose fixes are verified (0: no
 	// bound); the others are listed without fixes and Result.FixesSkipped counts them.
+	// Verification is scoped to the namespaces a finding concerns (see verifier).
 	MaxFixes int
 }
 
@@ -146,41 +148,32 @@ func panicSite(stack string) string {
 }
 
 // verifier checks fix candidates by running the checks on the patched mesh.
+//
+// Rebuilding a 10,000-service mesh and running every check costs seconds, so
+// a candidate is first verified on the namespaces it concerns (those of the
+// changed objects, of the finding's object and related objects, and the root
+// namespace): the finding must be there before the patch, gone after it, and
+// no Error may appear that was not there before. Only when the scoped mesh
+// does not reproduce the finding is the whole mesh used.
 type verifier struct {
 	x      *mesh.Index
 	checks []*Check
 	before []Finding
-	errs   map[string]bool
+	// scoped caches the unpatched findings per namespace set.
+	scoped map[string][]Finding
+	// byNS holds the objects of each namespace ("" for cluster-scoped ones
+	// and Namespace objects, under their own name), in load order.
+	byNS map[string][]*objects.Object
 }
 
 func (v *verifier) verify(f *Finding) []Fix {
-	if v.errs == nil {
-		v.errs = map[string]bool{}
-		for i := range v.before {
-			if v.before[i].Severity == Error {
-				v.errs[v.before[i].key()] = true
-			}
-		}
-	}
 	var out []Fix
 	for _, c := range f.candidates {
-		if len(c.Changes) == 0 {
-			continue
-		}
-		patched := trace.Rebuild(v.x, trace.Apply(v.x.Objects, c.Changes))
-		after := runChecks(patched, v.checks)
-		ok := true
-		for i := range after {
-			a := &after[i]
-			if a.key() == f.key() || (a.Severity == Error && !v.errs[a.key()]) {
-				ok = false
-				break
-			}
-		}
-		if !ok {
+		if len(c.Changes) == 0 || !v.holds(f, c) {
 			continue
 		}
 		var patches []string
+		ok := true
 		for _, ch := range c.Changes {
 			p, err := renderChange(ch)
 			if err != nil {
@@ -199,6 +192,82 @@ func (v *verifier) verify(f *Finding) []Fix {
 		out = append(out, Fix{Summary: c.Summary, Patch: strings.Join(patches, "---\n"), Target: target.Ref("")})
 	}
 	return out
+}
+
+// holds reports whether candidate c removes f without a new error.
+func (v *verifier) holds(f *Finding, c Candidate) bool {
+	nss := map[string]bool{v.x.Mesh.RootNamespace: true, f.Object.Namespace: true}
+	for _, r := range f.Related {
+		nss[r.Namespace] = true
+	}
+	for _, ch := range c.Changes {
+		for _, o := range []*objects.Object{ch.Old, ch.New} {
+			if o != nil {
+				nss[o.Namespace] = true
+			}
+		}
+	}
+	key := strings.Join(objects.SortedKeys(nss), ",")
+	objs := v.scope(nss)
+	if v.scoped == nil {
+		v.scoped = map[string][]Finding{}
+	}
+	base, ok := v.scoped[key]
+	if !ok {
+		base = runChecks(trace.Rebuild(v.x, objs), v.checks)
+		v.scoped[key] = base
+	}
+	if !contains(base, f.key()) {
+		// The finding needs more of the mesh than these namespaces: verify
+		// on the whole mesh.
+		objs, base = v.x.Objects, v.before
+	}
+	errs := map[string]bool{}
+	for i := range base {
+		if base[i].Severity == Error {
+			errs[base[i].key()] = true
+		}
+	}
+	after := runChecks(trace.Rebuild(v.x, trace.Apply(objs, c.Changes)), v.checks)
+	for i := range after {
+		a := &after[i]
+		if a.key() == f.key() || (a.Severity == Error && !errs[a.key()]) {
+			return false
+		}
+	}
+	return true
+}
+
+// scope returns the objects of the namespaces nss, their Namespace objects,
+// and the objects without a namespace, in load order.
+func (v *verifier) scope(nss map[string]bool) []*objects.Object {
+	if v.byNS == nil {
+		v.byNS = map[string][]*objects.Object{}
+		for _, o := range v.x.Objects {
+			ns := o.Namespace
+			if o.Kind == "Namespace" && ns == "" {
+				ns = o.Name
+			}
+			v.byNS[ns] = append(v.byNS[ns], o)
+		}
+	}
+	out := append([]*objects.Object(nil), v.byNS[""]...)
+	for ns := range nss {
+		if ns != "" {
+			out = append(out, v.byNS[ns]...)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out
+}
+
+func contains(fs []Finding, key string) bool {
+	for i := range fs {
+		if fs[i].key() == key {
+			return true
+		}
+	}
+	return false
 }
 
 // renderChange writes one change as YAML an operator can apply.

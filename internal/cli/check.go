@@ -48,7 +48,7 @@ format; 2 on bad usage or unreadable input; 0 otherwise.`,
 			if err := check.Validate(all); err != nil {
 				return fmt.Errorf("internal: %w", err)
 			}
-			opts := check.Options{Fixes: !noFixes, MaxFixes: 100}
+			opts := check.Options{Fixes: !noFixes, MaxFixes: 500}
 			for _, s := range ignores {
 				ig, err := check.ParseIgnore(s, all)
 				if err != nil {

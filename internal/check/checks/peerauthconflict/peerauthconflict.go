@@ -113,12 +113,19 @@ func runWorkload(p *check.Pass) {
 	}
 	groups := map[string]*group{}
 	var keys []string
+	byNS := map[string][]*mesh.PeerAuthentication{}
+	for _, pa := range p.X.PeerAuthentications {
+		byNS[pa.Namespace] = append(byNS[pa.Namespace], pa)
+	}
 	for _, w := range p.X.Workloads {
+		if len(byNS[w.Namespace]) < 2 {
+			continue
+		}
 		if p.Engine.Sidecar(w).Kind != resolve.ProxySidecar {
 			continue
 		}
 		var pas []*mesh.PeerAuthentication
-		for _, pa := range p.X.PeerAuthentications {
+		for _, pa := range byNS[w.Namespace] {
 			// Selector policies in the root namespace are ignored
 			// (peer_authentication.proto): only the workload's own namespace counts.
 			if namespaceWide(pa) || pa.Namespace != w.Namespace || pa.Namespace == p.X.Mesh.RootNamespace {
