@@ -83,7 +83,7 @@ func freePort(t *testing.T) int {
 
 func start(t *testing.T, dir, name string, args ...string) *exec.Cmd {
 	t.Helper()
-	log, err := os.Create(filepath.Join(dir, name+".log"))
+	log, err := os.Create(filepath.Join(dir, filepath.Base(name)+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,6 +429,7 @@ func TestLiveCluster(t *testing.T) {
 	if !strings.Contains(nerr, "warning: cluster: AuthorizationPolicy not read: forbidden") {
 		t.Errorf("no warning for forbidden AuthorizationPolicies; stderr:\n%s", nerr)
 	}
+	t.Logf("user without authorizationpolicies: %s", strings.TrimSpace(nerr))
 	nt := decodeTrace(t, nout)
 	if ncode != lcode || nt.Cause != lt.Cause {
 		t.Errorf("without authz: exit %d cause %s, want %d %s", ncode, nt.Cause, lcode, lt.Cause)
