@@ -41,7 +41,7 @@ fi
 
 export MESHDOCTOR_KUBE_BIN="$CACHE"
 go vet -tags kubeapiserver ./internal/kube/...
-go test -tags kubeapiserver -count=1 -timeout 15m -v -run . ./internal/kube/... 2>&1 | tee "$CACHE/last-test.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+kube.*(load|services))' || true
+go test -tags kubeapiserver -count=1 -timeout 15m -v -run . ./internal/kube/... 2>&1 | tee "$CACHE/last-test.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|live_test.go:' || true
 # tee hides go test's status: read it back from the log.
 grep -qE '^(FAIL|panic)' "$CACHE/last-test.log" && { cat "$CACHE/last-test.log" | tail -80; exit 1; }
 grep -qE '^ok ' "$CACHE/last-test.log"

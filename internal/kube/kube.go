@@ -447,7 +447,29 @@ func (r *reader) meshConfig() (*objects.Object, *Unread, error) {
 // get fetches one object.
 func (r *reader) get(path string) ([]byte, error) {
 	r.count()
-	return r.rc.Get().AbsPath(path).Do(r.ctx).Raw()
+	return withServerMessage(r.rc.Get().AbsPath(path).DoRaw(r.ctx))
+}
+
+// serverError keeps the server's own message of a failed request (the
+// discovery client's decoder leaves the error's message "unknown").
+type serverError struct {
+	err error
+	msg string
+}
+
+func (e *serverError) Error() string { return e.err.Error() }
+func (e *serverError) Unwrap() error { return e.err }
+
+// withServerMessage adds the message of the Status the server answered with.
+func withServerMessage(body []byte, err error) ([]byte, error) {
+	if err == nil {
+		return body, nil
+	}
+	var st metav1.Status
+	if json.Unmarshal(body, &st) == nil && st.Kind == "Status" && st.Message != "" {
+		return nil, &serverError{err, st.Message}
+	}
+	return nil, err
 }
 
 // list fetches every page of a collection and hands each item to add.
@@ -459,7 +481,7 @@ func (r *reader) list(path string, add func([]byte) error) error {
 			req = req.Param("continue", cont)
 		}
 		r.count()
-		raw, err := req.Do(r.ctx).Raw()
+		raw, err := withServerMessage(req.DoRaw(r.ctx))
 		if err != nil {
 			return err
 		}
@@ -516,6 +538,10 @@ func decode(k Kind, version string, raw []byte) (*objects.Object, error) {
 
 // apiMessage is the server's message of an API error.
 func apiMessage(err error) string {
+	var sm *serverError
+	if errors.As(err, &sm) {
+		return sm.msg
+	}
 	var se apierrors.APIStatus
 	if errors.As(err, &se) && se.Status().Message != "" {
 		return se.Status().Message

@@ -178,7 +178,7 @@ func TestLoadPaginatesDecodesAndReportsUnreadKinds(t *testing.T) {
 	for _, u := range res.Unread {
 		got[u.Kind] = u.Reason
 	}
-	if !strings.HasPrefix(got["AuthorizationPolicy"], "forbidden:") {
+	if !strings.HasPrefix(got["AuthorizationPolicy"], "forbidden:") || !strings.Contains(got["AuthorizationPolicy"], `user "u" cannot list`) {
 		t.Errorf("AuthorizationPolicy unread reason = %q, want forbidden", got["AuthorizationPolicy"])
 	}
 	if !strings.Contains(got["VirtualService"], "no networking.istio.io API group") {

@@ -426,7 +426,7 @@ func TestLiveCluster(t *testing.T) {
 	// A user that may not list AuthorizationPolicies: a warning, an answer,
 	// and the answer states what it assumes.
 	nout, nerr, ncode := meshdoctor(t, "--kube", "--kubeconfig", c.kubeconfig(noAuthzUser), "-o", "json", "trace", traceFrom, traceTo)
-	if !strings.Contains(nerr, "warning: cluster: AuthorizationPolicy not read: forbidden") {
+	if !strings.Contains(nerr, "warning: cluster: AuthorizationPolicy not read: forbidden") || !strings.Contains(nerr, `User "`+noAuthzUser+`" cannot list resource "authorizationpolicies"`) {
 		t.Errorf("no warning for forbidden AuthorizationPolicies; stderr:\n%s", nerr)
 	}
 	t.Logf("user without authorizationpolicies: %s", strings.TrimSpace(nerr))
