@@ -159,6 +159,7 @@ type Pass struct {
 	// Paths is shared work that several checks read (the evaluated paths),
 	// computed at most once per run.
 	shared map[string]any
+	fixes  bool
 
 	check    *Check
 	findings []Finding
@@ -174,6 +175,11 @@ func (p *Pass) Shared(key string, fn func() any) any {
 	p.shared[key] = v
 	return v
 }
+
+// Fixes reports whether the run wants fixes. Checks that find fixes by other
+// means than a Candidate (path checks reuse trace's fixes, verified by tracing
+// the patched mesh) compute them only then.
+func (p *Pass) Fixes() bool { return p.fixes }
 
 // Report records a finding of the running check. Code, Check and Severity are
 // filled from the check when empty.

@@ -79,7 +79,7 @@ func (r *Result) Max() Severity {
 // Run runs checks over x with the driver's suppressions and fix verification.
 // checks must pass Validate.
 func Run(x *mesh.Index, checks []*Check, opts Options) *Result {
-	raw := runChecks(x, checks)
+	raw := runChecks(x, checks, opts.Fixes)
 	res := &Result{}
 	sup := collectSuppressions(x, checks, opts.Ignore)
 	kept := sup.apply(append(raw, sup.problems...), res)
@@ -106,7 +106,7 @@ func Run(x *mesh.Index, checks []*Check, opts Options) *Result {
 
 // runChecks runs every check on a fresh engine; a panicking check becomes an
 // MD0001 finding.
-func runChecks(x *mesh.Index, checks []*Check) []Finding {
+func runChecks(x *mesh.Index, checks []*Check, fixes bool) []Finding {
 	e := resolve.New(x)
 	shared := map[string]any{}
 	var out []Finding
@@ -114,7 +114,7 @@ func runChecks(x *mesh.Index, checks []*Check) []Finding {
 		if c.Run == nil {
 			continue
 		}
-		p := &Pass{X: x, Engine: e, shared: shared, check: c}
+		p := &Pass{X: x, Engine: e, shared: shared, check: c, fixes: fixes}
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
@@ -214,7 +214,7 @@ func (v *verifier) holds(f *Finding, c Candidate) bool {
 	}
 	base, ok := v.scoped[key]
 	if !ok {
-		base = runChecks(trace.Rebuild(v.x, objs), v.checks)
+		base = runChecks(trace.Rebuild(v.x, objs), v.checks, false)
 		v.scoped[key] = base
 	}
 	if !contains(base, f.key()) {
@@ -228,7 +228,7 @@ func (v *verifier) holds(f *Finding, c Candidate) bool {
 			errs[base[i].key()] = true
 		}
 	}
-	after := runChecks(trace.Rebuild(v.x, trace.Apply(objs, c.Changes)), v.checks)
+	after := runChecks(trace.Rebuild(v.x, trace.Apply(objs, c.Changes)), v.checks, false)
 	for i := range after {
 		a := &after[i]
 		if a.key() == f.key() || (a.Severity == Error && !errs[a.key()]) {

@@ -5,6 +5,7 @@ package checks
 
 import (
 	"github.com/meshdoctor/meshdoctor/internal/check"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks/failingpaths"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/loopbackbind"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthconflict"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthnoeffect"
@@ -21,5 +22,15 @@ func All() []*check.Check {
 		peerauthnoeffect.Selector,
 		peerauthnoeffect.StrictNoSidecar,
 		loopbackbind.Check,
+		failingpaths.PlaintextToStrict,
+		failingpaths.MTLSToNonMesh,
+		failingpaths.SANMismatch,
+		failingpaths.TLSToSidecar,
+		failingpaths.AuthzDenied,
+		failingpaths.PortNotListening,
+		failingpaths.NoEndpoints,
+		failingpaths.UnknownSubset,
+		failingpaths.UnknownHost,
+		failingpaths.NoRoute,
 	}
 }
