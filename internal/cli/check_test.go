@@ -58,8 +58,11 @@ func TestCheckJSONFields(t *testing.T) {
 	var doc struct {
 		Findings []struct {
 			Code, Severity, Message string
-			Object                  struct{ Kind, File, Field string; Line int }
-			Fixes                   []struct{ Summary, Patch string }
+			Object                  struct {
+				Kind, File, Field string
+				Line              int
+			}
+			Fixes []struct{ Summary, Patch string }
 		}
 		Summary struct{ Errors int }
 	}

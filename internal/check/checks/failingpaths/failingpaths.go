@@ -26,8 +26,8 @@ const whyPaths = "The path is evaluated exactly as `meshdoctor trace` evaluates 
 func pathCheck(code, name, cause string, sev check.Severity, title, what, why, example, fix string) *check.Check {
 	return &check.Check{
 		Code: code, Name: name, Severity: sev,
-		Doc:  check.Doc{Title: title, What: what, Why: why + " " + whyPaths, Example: example, Fix: fix},
-		Run:  func(p *check.Pass) { run(p, cause) },
+		Doc: check.Doc{Title: title, What: what, Why: why + " " + whyPaths, Example: example, Fix: fix},
+		Run: func(p *check.Pass) { run(p, cause) },
 	}
 }
 
