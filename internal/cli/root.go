@@ -115,6 +115,7 @@ Exit status: 0 clean, 1 findings or failing paths, 2 bad usage or unreadable inp
 		a.explainCommand(),
 		a.checkCommand(), a.checksCommand(),
 		a.matrixCommand(),
+		a.whatifCommand(),
 	)
 	return root
 }

@@ -49,6 +49,8 @@ type Options struct {
 	Hops bool
 	// NoGateways leaves the gateways' routes out.
 	NoGateways bool
+	// AllGatewayRoutes keeps every gateway route whatever Service says.
+	AllGatewayRoutes bool
 	// Workers is the number of goroutines, each with its own engine
 	// (0: GOMAXPROCS).
 	Workers int
@@ -445,7 +447,7 @@ func termMatches(t resolve.AuthzTerm, key string, exact bool, c *client) bool {
 func (ev *evaluator) gateway(gw *mesh.Workload, r resolve.GatewayRequest) {
 	url := r.URL()
 	tr, _ := ev.run(gw, url, r.Method, r.Headers)
-	if ev.opts.Service != nil && tr.Service != nil && !ev.opts.Service(tr.Service) {
+	if !ev.opts.AllGatewayRoutes && ev.opts.Service != nil && tr.Service != nil && !ev.opts.Service(tr.Service) {
 		return
 	}
 	req := r

@@ -443,3 +443,77 @@ func gatewayRouteRequest(r envoyRoute, h string) (Request, bool) {
 	}
 	return req, true
 }
+
+// RouteHosts returns the hosts whose configuration can decide a request for
+// svc: its own host and the destination hosts of the VirtualService routes
+// (delegates and mirrors included) of any VirtualService for its host. A
+// change to the DestinationRules, VirtualServices, ServiceEntries or
+// server-side policies of those hosts can change the request's fate; nothing
+// else about other hosts can (whatif recomputes only such paths).
+func (e *Engine) RouteHosts(svc *mesh.Service) []string {
+	v := e.hostViewIndex()
+	host := strings.ToLower(svc.Host)
+	set := map[string]bool{host: true}
+	for _, i := range v.routesByHost[host] {
+		for _, d := range v.routes[i].dests {
+			set[d] = true
+		}
+	}
+	for _, i := range v.wildRoutes {
+		for _, h := range v.routes[i].hosts {
+			if h == "*" || (strings.HasPrefix(h, "*") && strings.HasSuffix(host, h[1:])) {
+				for _, d := range v.routes[i].dests {
+					set[d] = true
+				}
+				break
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for h := range set {
+		out = append(out, h)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// HostPatterns returns the hosts an Istio config object names, resolved as
+// the engine resolves them (a short name in the object's namespace): a
+// DestinationRule's host, a VirtualService's hosts and route destinations, a
+// ServiceEntry's hosts. Wildcards stay as written ("*.ns.svc.cluster.local").
+func HostPatterns(c mesh.Configurable) []string {
+	var out []string
+	switch o := c.(type) {
+	case *mesh.DestinationRule:
+		if o.Spec != nil && o.Spec.GetHost() != "" {
+			out = append(out, routeResolveShortname(o.Spec.GetHost(), o.Namespace))
+		}
+	case *mesh.VirtualService:
+		if o.Spec != nil {
+			for _, h := range o.Spec.GetHosts() {
+				out = append(out, routeResolveShortname(h, o.Namespace))
+			}
+			out = vsDestinationHosts(o, out)
+		}
+	case *mesh.ServiceEntry:
+		if o.Spec != nil {
+			for _, h := range o.Spec.GetHosts() {
+				out = append(out, strings.ToLower(h))
+			}
+		}
+	}
+	return out
+}
+
+// HostMatches reports whether host is matched by pattern (exact, "*", or a
+// "*.suffix" wildcard), as Istio's host.Name.Matches does for one name.
+func HostMatches(pattern, host string) bool {
+	pattern, host = strings.ToLower(pattern), strings.ToLower(host)
+	switch {
+	case pattern == host, pattern == "*":
+		return true
+	case strings.HasPrefix(pattern, "*"):
+		return strings.HasSuffix(host, pattern[1:])
+	}
+	return false
+}
