@@ -22,9 +22,9 @@ import (
 
 // Categories of a path change.
 const (
-	Broken       = "broken"        // ok before, failing after
-	NewlyDenied  = "newly-denied"  // ok before, denied by authorization after
-	Fixed        = "fixed"         // failing before, ok after
+	Broken      = "broken"       // ok before, failing after
+	NewlyDenied = "newly-denied" // ok before, denied by authorization after
+	Fixed       = "fixed"        // failing before, ok after
 	// NowPlaintext: failing before because the server required mTLS, ok
 	// after in plaintext: it works because the server stopped requiring
 	// mTLS (PERMISSIVE or DISABLE), which lowers security.
@@ -494,8 +494,10 @@ func count(gs []*paths.Group) int64 {
 func sameClients(b, a []*paths.Group) bool { return count(b) == count(a) }
 
 func diffFindings(from, to []Finding) []Finding {
+	// A finding is the same when its code and object are: its message may
+	// name other objects that changed (the one that wins, the callers).
 	key := func(f Finding) string {
-		return f.Code + "|" + f.Object.Kind + "|" + f.Object.Namespace + "|" + f.Object.Name + "|" + f.Object.Field + "|" + f.Message
+		return f.Code + "|" + f.Object.Kind + "|" + f.Object.Namespace + "|" + f.Object.Name + "|" + f.Object.Field
 	}
 	have := map[string]bool{}
 	for _, f := range from {
