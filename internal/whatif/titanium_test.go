@@ -87,8 +87,8 @@ func judge(t *testing.T, name string) *Report {
 // None of them fixes /blog/: its application binds 127.0.0.1.
 func TestProposals(t *testing.T) {
 	cases := []struct {
-		file                                      string
-		breaks, weaker                            bool
+		file                                   string
+		breaks, weaker                         bool
 		broken, denied, lost, plaintext, fixed int64
 	}{
 		{file: "01-namespace-permissive.yaml"},

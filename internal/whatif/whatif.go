@@ -427,10 +427,11 @@ func newChange(cat string, k pathKey, b, a *paths.Group) *PathChange {
 	// Why: the failing hop of the side that fails (the new one, or the old
 	// one for a fix), else the new summary.
 	why := a.Trace
+	pc.Why = why.Summary
 	if a.Trace.Result == trace.ResultOK && b.Trace.Result != trace.ResultOK {
 		why = b.Trace
+		pc.Why = "before, " + why.Summary
 	}
-	pc.Why = why.Summary
 	for _, h := range why.Hops {
 		if h.Status == trace.HopFail {
 			pc.Objects = append(pc.Objects, h.Objects...)
