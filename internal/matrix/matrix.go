@@ -48,7 +48,8 @@ type Options struct {
 	// Aggregate aggregates by namespace whatever the size.
 	Aggregate bool
 	// Hops keeps every hop of each path's trace (by default only the failing
-	// hop, as package paths does).
+	// hop, as package paths does). An aggregated matrix keeps the failing hop
+	// only, whatever Hops says: it lists thousands of failing paths.
 	Hops bool
 	// Fixes is the number of failing paths whose fixes are searched and
 	// verified; each verification rebuilds the mesh, so it is bounded and done
@@ -182,8 +183,10 @@ type Path struct {
 	Route   string `json:"route,omitempty"`
 	URL     string `json:"url"`
 	Method  string `json:"method,omitempty"`
-	// Target is the ID of the target the path reaches (not aggregated).
+	// Target is the ID of the column of the path (aggregated: a namespace);
+	// Service is the Service port reached, NS/NAME:PORT ("" when none).
 	Target   string       `json:"target"`
+	Service  string       `json:"service,omitempty"`
 	Result   string       `json:"result"`
 	Security string       `json:"security"`
 	Cause    string       `json:"cause,omitempty"`
@@ -241,6 +244,7 @@ func Build(e *resolve.Engine, opts Options) (*Matrix, error) {
 	m.Summary.Causes = map[string]int64{}
 	if m.Aggregated {
 		b.aggregate(m, groups)
+		trimHops(m)
 	} else {
 		b.detail(m, groups)
 		b.fixes(m, opts.Fixes)
@@ -302,6 +306,9 @@ func (b *builder) newPath(m *Matrix, g *paths.Group, target string) *Path {
 		URL: g.URL, Method: g.Method, Target: target,
 		Result: g.Trace.Result, Security: g.Trace.Security, Cause: g.Trace.Cause,
 		Trace: g.Trace, group: g,
+	}
+	if g.Service != nil && g.Port != nil {
+		p.Service = fmt.Sprintf("%s:%d", g.Service.Key(), g.Port.Port)
 	}
 	if g.Gateway {
 		p.Gateway = g.Clients.First().Key()
@@ -511,6 +518,21 @@ func (b *builder) aggregate(m *Matrix, groups []*paths.Group) {
 		m.Cells = append(m.Cells, *c)
 	}
 	b.sortCells(m)
+}
+
+// trimHops keeps the failing hops of each path's trace.
+func trimHops(m *Matrix) {
+	for i := range m.Paths {
+		p := &m.Paths[i]
+		t := *p.Trace
+		t.Hops = nil
+		for _, h := range p.Trace.Hops {
+			if h.Status == trace.HopFail {
+				t.Hops = append(t.Hops, h)
+			}
+		}
+		p.Trace = &t
+	}
 }
 
 // fixes searches verified fixes for the first n failing paths.

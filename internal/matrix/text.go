@@ -141,7 +141,7 @@ func writeAggregated(w io.Writer, m *Matrix) {
 			r.failing = append(r.failing, c)
 		}
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FROM NAMESPACE\tTO NAMESPACE\tPATHS\tOK\tMTLS\tPLAINTEXT\tFAIL\tDENIED\t")
 	for _, c := range m.Clients {
 		r := rows[c.ID]
@@ -189,9 +189,9 @@ func writeFailing(w io.Writer, m *Matrix) {
 			} else if p.Clients > 1 {
 				from = fmt.Sprintf("%s and %d more", p.From, p.Clients-1)
 			}
-			to := p.Target
+			to := cmp.Or(p.Service, p.Target)
 			if p.Gateway != "" {
-				to = cmp.Or(p.Method, "GET") + " " + p.URL + " (" + p.Target + ")"
+				to = cmp.Or(p.Method, "GET") + " " + p.URL + " (" + to + ")"
 			}
 			fmt.Fprintf(w, "    %s -> %s\n", from, to)
 		}

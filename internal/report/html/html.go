@@ -10,12 +10,14 @@
 package html
 
 import (
+	"cmp"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 
 	"github.com/meshdoctor/meshdoctor/internal/check"
 	"github.com/meshdoctor/meshdoctor/internal/matrix"
@@ -69,6 +71,7 @@ type finding struct {
 
 type failing struct {
 	Edge, From, To, Result, Cause string
+	Paths                         int64
 }
 
 // pageData is the JSON the script reads: edges and the paths behind them.
@@ -96,10 +99,18 @@ func Write(w io.Writer, in Input) error {
 	for _, f := range in.Findings {
 		v.Findings = append(v.Findings, finding{Severity: f.Severity.String(), Code: f.Code, Object: f.Object.String(), Message: f.Message})
 	}
+	// The failing edges, failing before denied, most paths first.
+	var bad []Edge
 	for _, e := range g.Edges {
 		if e.Result != "ok" && e.Clickable {
-			v.Failing = append(v.Failing, failing{Edge: e.ID, From: e.FromLabel, To: e.ToLabel, Result: e.Result, Cause: e.Cause})
+			bad = append(bad, e)
 		}
+	}
+	slices.SortStableFunc(bad, func(a, b Edge) int {
+		return cmp.Or(cmp.Compare(rank(b.Result), rank(a.Result)), cmp.Compare(b.Failing, a.Failing))
+	})
+	for _, e := range bad {
+		v.Failing = append(v.Failing, failing{Edge: e.ID, From: e.FromLabel, To: e.ToLabel, Result: e.Result, Cause: e.Cause, Paths: e.Failing})
 	}
 	return page.Execute(w, v)
 }

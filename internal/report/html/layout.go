@@ -55,6 +55,8 @@ type Edge struct {
 	Cause                string
 	FromLabel, ToLabel   string
 	Width                float64
+	// Failing counts the failing and denied paths behind the edge.
+	Failing int64
 	// Clickable is false for the neutral line from external to its gateway.
 	Clickable bool
 }
@@ -305,7 +307,7 @@ func edgeFor(a *edgeAcc, s, t *Node, width float64) Edge {
 		d = loop(s)
 	}
 	return Edge{ID: a.ID, D: d, Stroke: stroke, Class: "edge " + class, Result: a.Result, Security: a.Security, Cause: a.Cause,
-		FromLabel: a.From, ToLabel: a.To, Width: width, Clickable: true}
+		FromLabel: a.From, ToLabel: a.To, Width: width, Clickable: true, Failing: a.Counts.Fail + a.Counts.Denied}
 }
 
 // curve joins the right side of s to the left side of t.
@@ -415,7 +417,13 @@ func layoutAggregated(m *matrix.Matrix) *Graph {
 		a := &edgeAcc{EdgeData: EdgeData{ID: fmt.Sprintf("e%d", len(g.data)), From: c.Client, To: c.Target,
 			Result: c.Result, Security: c.Security, Cause: c.Cause, Counts: c.Counts, Paths: c.Paths}}
 		g.data = append(g.data, a.EdgeData)
-		width := 1 + math.Round(math.Log10(float64(max(1, c.Counts.Paths)))*10)/10
+		// Width grows with the paths of the edge's verdict: a namespace pair
+		// with one failing path among thousands is red but thin.
+		n := c.Counts.OK
+		if c.Result != trace.ResultOK {
+			n = c.Counts.Fail + c.Counts.Denied
+		}
+		width := 1 + math.Round(math.Log10(float64(max(1, n)))*10)/10
 		g.Edges = append(g.Edges, edgeFor(a, nodeOf[from], nodeOf[to], width))
 	}
 	sortEdges(g.Edges)
