@@ -51,6 +51,9 @@ type Options struct {
 	NoGateways bool
 	// AllGatewayRoutes keeps every gateway route whatever Service says.
 	AllGatewayRoutes bool
+	// GatewayRoute, when set, selects the gateway routes to trace (before
+	// tracing them; Service filters after).
+	GatewayRoute func(*resolve.GatewayRequest) bool
 	// Workers is the number of goroutines, each with its own engine
 	// (0: GOMAXPROCS).
 	Workers int
@@ -212,6 +215,9 @@ func All(e *resolve.Engine, opts Options) *Result {
 	if !opts.NoGateways {
 		for _, gw := range gateways {
 			for _, r := range e.GatewayRequests(gw) {
+				if opts.GatewayRoute != nil && !opts.GatewayRoute(&r) {
+					continue
+				}
 				ev.gateway(gw, r)
 			}
 		}

@@ -330,6 +330,8 @@ type GatewayRequest struct {
 	VirtualService *mesh.VirtualService
 	Object         *objects.Object
 	Route          string
+	// Destinations are the route's destination hosts, resolved.
+	Destinations []string
 }
 
 // URL renders the request as trace takes it: scheme://host:port/path.
@@ -373,6 +375,9 @@ func (e *Engine) GatewayRequests(gw *mesh.Workload) []GatewayRequest {
 				}
 				req.Scheme, req.Port = scheme, int32(s.s.GetPort().GetNumber())
 				gr := GatewayRequest{Request: req, VirtualService: r.ent.vs, Object: r.fr.obj, Route: r.fr.path}
+				for _, d := range r.fr.dests {
+					gr.Destinations = append(gr.Destinations, routeResolveShortname(d.GetDestination().GetHost(), r.fr.hostNS))
+				}
 				key := gr.URL() + "|" + req.Method + "|" + routeLabelString(req.Headers)
 				if seen[key] {
 					continue

@@ -141,6 +141,8 @@ type Scope struct {
 	Services int `json:"services"`
 	// Why names the changed objects.
 	Why []string `json:"why"`
+	// Traces counts the traces run, before and after.
+	Traces int `json:"traces"`
 }
 
 // Report is the judgement of a change.
@@ -240,11 +242,12 @@ func Run(in Input, opts Options) (*Report, error) {
 	xa := mesh.Build(after, meshOpts)
 	eb, ea := resolve.New(xb), resolve.New(xa)
 
-	scope, inScope := affected(eb, ea, in, after)
-	popts := paths.Options{Workers: opts.Workers, AllGatewayRoutes: true, Service: inScope}
+	scope, inScope, routes := affected(eb, ea, in, after)
+	popts := paths.Options{Workers: opts.Workers, AllGatewayRoutes: true, Service: inScope, GatewayRoute: routes}
 	before := paths.All(eb, popts)
 	now := paths.All(ea, popts)
 
+	scope.Traces = before.Evaluations + now.Evaluations
 	r := &Report{Scope: scope, Applied: applied, Changes: []PathChange{}, FindingsAdded: []Finding{}, FindingsRemoved: []Finding{}, Assumptions: []string{}}
 	compare(r, before, now)
 	if opts.Traces {
@@ -515,8 +518,9 @@ func diffFindings(from, to []Finding) []Finding {
 
 // affected returns the Services whose paths the change can affect, and a
 // filter for paths.Options.Service.
-func affected(eb, ea *resolve.Engine, in Input, after []*objects.Object) (Scope, func(*mesh.Service) bool) {
+func affected(eb, ea *resolve.Engine, in Input, after []*objects.Object) (Scope, func(*mesh.Service) bool, func(*resolve.GatewayRequest) bool) {
 	var sc Scope
+	gatewaysChanged := false
 	changed := changedObjects(in, after)
 	var hosts []string
 	nsPolicies := map[string]bool{}
@@ -524,6 +528,9 @@ func affected(eb, ea *resolve.Engine, in Input, after []*objects.Object) (Scope,
 		sc.Why = append(sc.Why, o.Kind+" "+o.Namespace+"/"+o.Name)
 		switch o.Kind {
 		case "DestinationRule", "VirtualService", "ServiceEntry":
+			if o.Kind == "VirtualService" {
+				gatewaysChanged = true
+			}
 			for _, e := range []*resolve.Engine{eb, ea} {
 				if c := configOf(e.X, o); c != nil {
 					hosts = append(hosts, resolve.HostPatterns(c)...)
@@ -535,7 +542,7 @@ func affected(eb, ea *resolve.Engine, in Input, after []*objects.Object) (Scope,
 			}
 			nsPolicies[o.Namespace] = true
 		case "Gateway":
-			// Gateway routes are always recomputed.
+			gatewaysChanged = true
 		case "Service":
 			for _, x := range []*mesh.Index{eb.X, ea.X} {
 				if s := x.Service(o.Namespace, o.Name); s != nil {
@@ -556,7 +563,7 @@ func affected(eb, ea *resolve.Engine, in Input, after []*objects.Object) (Scope,
 	}
 	if sc.Full {
 		sc.Services = len(ea.X.Services)
-		return sc, nil
+		return sc, nil, nil
 	}
 	// A Service is affected when a host that decides its requests
 	// (RouteHosts, before or after) is named by a changed object, or is a
@@ -585,7 +592,28 @@ func affected(eb, ea *resolve.Engine, in Input, after []*objects.Object) (Scope,
 		}
 	}
 	sc.Services = len(set)
-	return sc, func(s *mesh.Service) bool { return set[s.Key()] }
+	inSet := func(s *mesh.Service) bool { return set[s.Key()] }
+	if gatewaysChanged {
+		return sc, inSet, nil
+	}
+	// Gateway and VirtualService objects are unchanged: a gateway route
+	// changes only when a host it sends to is affected.
+	routes := func(r *resolve.GatewayRequest) bool {
+		for _, d := range r.Destinations {
+			for _, h := range hosts {
+				if resolve.HostMatches(h, d) {
+					return true
+				}
+			}
+			for _, x := range []*mesh.Index{eb.X, ea.X} {
+				if s := x.ServiceByHost(d); s != nil && (set[s.Key()] || nsPolicies[s.Namespace]) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return sc, inSet, routes
 }
 
 // changedObjects lists the objects the change touches, in their base and
