@@ -3,6 +3,7 @@ package mesh
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	meshapi "istio.io/api/mesh/v1alpha1"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -10,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 
@@ -56,6 +58,8 @@ func Build(objs []*objects.Object, opts Options) *Index {
 	}
 	x.Mesh = x.meshConfig(objs)
 
+	owners := map[ownerKey]ownerKey{} // owned ReplicaSets and Jobs -> their owner
+	var pods []*objects.Object
 	for _, o := range objs {
 		switch t := o.Typed.(type) {
 		case *corev1.Namespace:
@@ -71,10 +75,14 @@ func Build(objs []*objects.Object, opts Options) *Index {
 		case *appsv1.ReplicaSet:
 			if len(t.OwnerReferences) == 0 {
 				x.addWorkload(o, &t.Spec.Template, "spec.template", replicas(t.Spec.Replicas))
+			} else if ref, ok := controllerOf(t.OwnerReferences); ok {
+				owners[ownerKey{o.Kind, o.Namespace, o.Name}] = ownerKey{ref.Kind, o.Namespace, ref.Name}
 			}
 		case *batchv1.Job:
 			if len(t.OwnerReferences) == 0 {
 				x.addWorkload(o, &t.Spec.Template, "spec.template", 1)
+			} else if ref, ok := controllerOf(t.OwnerReferences); ok {
+				owners[ownerKey{o.Kind, o.Namespace, o.Name}] = ownerKey{ref.Kind, o.Namespace, ref.Name}
 			}
 		case *batchv1.CronJob:
 			x.addWorkload(o, &t.Spec.JobTemplate.Spec.Template, "spec.jobTemplate.spec.template", 1)
@@ -82,6 +90,9 @@ func Build(objs []*objects.Object, opts Options) *Index {
 			if len(t.OwnerReferences) == 0 {
 				tpl := &corev1.PodTemplateSpec{ObjectMeta: t.ObjectMeta, Spec: t.Spec}
 				x.addWorkload(o, tpl, "", 1)
+			}
+			if t.Status.Phase != "" {
+				pods = append(pods, o)
 			}
 		case *securityv1.PeerAuthentication:
 			x.PeerAuthentications = append(x.PeerAuthentications, &PeerAuthentication{cfg(o), &t.Spec})
@@ -101,6 +112,7 @@ func Build(objs []*objects.Object, opts Options) *Index {
 			x.ServiceEntries = append(x.ServiceEntries, &ServiceEntry{cfg(o), &t.Spec})
 		}
 	}
+	x.attachPods(pods, owners)
 	x.addImplicitGateway()
 
 	// Every namespace that something lives in exists, even if not in the input;
@@ -215,15 +227,16 @@ func (x *Index) addWorkload(o *objects.Object, tpl *corev1.PodTemplateSpec, tplP
 
 func (x *Index) addService(o *objects.Object, s *corev1.Service) {
 	svc := &Service{
-		Namespace:    o.Namespace,
-		Name:         o.Name,
-		Obj:          o,
-		Selector:     s.Spec.Selector,
-		Type:         string(s.Spec.Type),
-		ClusterIP:    s.Spec.ClusterIP,
-		ExternalName: s.Spec.ExternalName,
-		Headless:     s.Spec.ClusterIP == corev1.ClusterIPNone,
-		Host:         FQDN(o.Name, o.Namespace, DefaultDomain),
+		Namespace:                o.Namespace,
+		Name:                     o.Name,
+		Obj:                      o,
+		Selector:                 s.Spec.Selector,
+		Type:                     string(s.Spec.Type),
+		ClusterIP:                s.Spec.ClusterIP,
+		ExternalName:             s.Spec.ExternalName,
+		Headless:                 s.Spec.ClusterIP == corev1.ClusterIPNone,
+		PublishNotReadyAddresses: s.Spec.PublishNotReadyAddresses,
+		Host:                     FQDN(o.Name, o.Namespace, DefaultDomain),
 	}
 	if svc.Type == "" {
 		svc.Type = string(corev1.ServiceTypeClusterIP)
@@ -333,4 +346,89 @@ func (x *Index) meshConfig(objs []*objects.Object) MeshConfig {
 		x.Assumed[AssumeOutboundPolicy] = "the outbound traffic policy is ALLOW_ANY (Istio's default; " + why + ")"
 	}
 	return mc
+}
+
+// ownerKey names a workload object: kind, namespace, name.
+type ownerKey struct{ kind, ns, name string }
+
+// controllerOf returns the owner reference with controller=true, else the
+// first one (objects written by hand often omit the flag).
+func controllerOf(refs []metav1.OwnerReference) (metav1.OwnerReference, bool) {
+	for _, r := range refs {
+		if r.Controller != nil && *r.Controller {
+			return r, true
+		}
+	}
+	if len(refs) > 0 {
+		return refs[0], true
+	}
+	return metav1.OwnerReference{}, false
+}
+
+// attachPods gives each workload the pods of the input that run it: pods that
+// carry a status (a pod manifest without one was never run, so it stays a
+// template). A pod belongs to the workload its controller owner reference
+// leads to: a ReplicaSet's owner (the Deployment), a Job's owner (the
+// CronJob), or a StatefulSet, DaemonSet, ReplicaSet, Job or Deployment
+// directly; a pod without owner is its own workload. When the ReplicaSet is
+// not in the input, its name is the Deployment's name, "-" and the pod's
+// pod-template-hash label (k8s.io/kubernetes pkg/controller/deployment/sync.go
+// getNewReplicaSet: Name = deployment.Name + "-" + podTemplateSpecHash).
+func (x *Index) attachPods(pods []*objects.Object, owners map[ownerKey]ownerKey) {
+	if len(pods) == 0 {
+		return
+	}
+	byKey := map[ownerKey]*Workload{}
+	for _, w := range x.Workloads {
+		byKey[ownerKey{w.Kind, w.Namespace, w.Name}] = w
+	}
+	for _, o := range pods {
+		t := o.Typed.(*corev1.Pod)
+		k := ownerKey{"Pod", o.Namespace, o.Name}
+		if ref, ok := controllerOf(t.OwnerReferences); ok {
+			k = ownerKey{ref.Kind, o.Namespace, ref.Name}
+			if up, ok := owners[k]; ok {
+				k = up
+			} else if _, ok := byKey[k]; !ok && k.kind == "ReplicaSet" {
+				if h := t.Labels["pod-template-hash"]; h != "" && strings.HasSuffix(k.name, "-"+h) {
+					k = ownerKey{"Deployment", o.Namespace, strings.TrimSuffix(k.name, "-"+h)}
+				}
+			}
+		}
+		w := byKey[k]
+		if w == nil {
+			continue // owned by something meshdoctor does not model (a Node, an operator's object)
+		}
+		w.Pods = append(w.Pods, newPod(o, t))
+	}
+	for _, w := range x.Workloads {
+		sort.Slice(w.Pods, func(i, j int) bool { return w.Pods[i].Name < w.Pods[j].Name })
+	}
+}
+
+func newPod(o *objects.Object, t *corev1.Pod) *Pod {
+	p := &Pod{
+		Namespace: o.Namespace, Name: o.Name, Obj: o,
+		Labels: t.Labels, Annotations: t.Annotations,
+		Phase: string(t.Status.Phase), IP: t.Status.PodIP,
+		Terminating: t.DeletionTimestamp != nil,
+	}
+	for _, c := range t.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			p.Ready = c.Status == corev1.ConditionTrue
+		}
+	}
+	for i, c := range t.Spec.Containers {
+		if c.Name == ProxyContainerName {
+			p.Proxy = objects.Index("spec.containers", i)
+		}
+	}
+	// The native sidecar: an init container istio-proxy with restartPolicy
+	// Always (injection-template.yaml with ENABLE_NATIVE_SIDECARS).
+	for i, c := range t.Spec.InitContainers {
+		if c.Name == ProxyContainerName && c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			p.Proxy, p.NativeSidecar = objects.Index("spec.initContainers", i), true
+		}
+	}
+	return p
 }

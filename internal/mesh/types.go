@@ -79,7 +79,41 @@ type Workload struct {
 	TemplatePath string
 	// Implicit marks the ingress gateway that SPEC.md assumes when absent.
 	Implicit bool
+	// Pods are the workload's pods as they run: Pods of the input that carry a
+	// status (read from a cluster, or a dump of one) and belong to the workload
+	// (see Build). Sorted by name; nil when the input has none, and then the
+	// engine predicts the pods from the template.
+	Pods []*Pod
 }
+
+// Pod is one running pod of a workload, with the facts only a cluster knows.
+type Pod struct {
+	Namespace, Name string
+	Obj             *objects.Object
+	Labels          map[string]string
+	Annotations     map[string]string
+	// Phase is status.phase (Pending, Running, Succeeded, Failed, Unknown).
+	Phase string
+	// IP is status.podIP ("" before the pod is scheduled and networked).
+	IP string
+	// Ready is the status condition Ready=True.
+	Ready bool
+	// Terminating is set when metadata.deletionTimestamp is.
+	Terminating bool
+	// Proxy is the pod's istio-proxy container: its field path, e.g.
+	// "spec.containers[1]", or "" when the pod has none.
+	Proxy string
+	// NativeSidecar marks a proxy that is an init container with
+	// restartPolicy Always.
+	NativeSidecar bool
+}
+
+// Key returns "ns/name".
+func (p *Pod) Key() string { return p.Namespace + "/" + p.Name }
+
+// Done reports whether the pod has finished (Succeeded or Failed): it will
+// never run again, so it neither serves nor needs a restart.
+func (p *Pod) Done() bool { return p.Phase == "Succeeded" || p.Phase == "Failed" }
 
 // Key returns "ns/name".
 func (w *Workload) Key() string { return w.Namespace + "/" + w.Name }
@@ -149,6 +183,9 @@ type Service struct {
 	ClusterIP       string
 	ExternalName    string
 	Headless        bool
+	// PublishNotReadyAddresses is spec.publishNotReadyAddresses: pods that are
+	// not Ready are endpoints too.
+	PublishNotReadyAddresses bool
 	// Host is the FQDN name.ns.svc.<domain>.
 	Host string
 }

@@ -115,6 +115,9 @@ type Endpoint struct {
 	TargetPort int32 `json:"target_port"`
 	// PortFound reports whether a container declares TargetPort.
 	PortFound bool `json:"port_found"`
+	// Pods are the running pods that are endpoints (Ready), when the input
+	// has the workload's pods (a cluster); empty when predicted.
+	Pods []string `json:"pods,omitempty"`
 	Decision
 }
 
@@ -174,6 +177,7 @@ func epClip(d EndpointsDecision) EndpointsDecision {
 	d.Excluded = d.Excluded[:len(d.Excluded):len(d.Excluded)]
 	for i := range d.Endpoints {
 		d.Endpoints[i].Decision = clipDecision(d.Endpoints[i].Decision)
+		d.Endpoints[i].Pods = d.Endpoints[i].Pods[:len(d.Endpoints[i].Pods):len(d.Endpoints[i].Pods)]
 	}
 	return d
 }
@@ -219,6 +223,18 @@ func (e *Engine) endpointSet(svc *mesh.Service, sp *mesh.ServicePort, subsetLabe
 				continue
 			}
 		}
+		if len(w.Pods) > 0 {
+			if !e.epLivePods(svc, w, &ep) {
+				d.Excluded = append(d.Excluded, ep)
+				continue
+			}
+			if len(subsetLabels) > 0 {
+				ep.Reason += "; it has the subset labels " + routeLabelString(subsetLabels)
+			}
+			d.Endpoints = append(d.Endpoints, ep)
+			names = append(names, w.Key())
+			continue
+		}
 		if w.Replicas == 0 {
 			ep.Reason = fmt.Sprintf("%s %s has 0 replicas: no pod, so no endpoint", w.Kind, w.Key())
 			ep.By = append(ep.By, w.Ref("spec.replicas"))
@@ -253,4 +269,53 @@ func (e *Engine) endpointSet(svc *mesh.Service, sp *mesh.ServicePort, subsetLabe
 		d.Reason = fmt.Sprintf("Service %s selects %d workload(s) but none has the subset labels %s", svc.Key(), subsetMiss, routeLabelString(subsetLabels))
 	}
 	return d
+}
+
+// epLivePods decides a workload's endpoints from its running pods: a pod is
+// an endpoint when it has an IP, is not finished or terminating, and is Ready
+// (or the Service publishes not-ready addresses). That is the EndpointSlice
+// controller's ready condition (k8s.io/kubernetes pkg/controller/endpointslice
+// utils.go podToEndpoint: ready = publishNotReadyAddresses || (serving &&
+// !terminating); ShouldPodBeInEndpoints drops pods without IP and finished
+// pods), and Istio sends no endpoint whose ready condition is false
+// (pilot/pkg/serviceregistry/kube/controller/endpointslice.go
+// endpointHealthStatus: UnHealthy or Terminating; pilot/pkg/xds/endpoints/
+// endpoint_builder.go filters both unless the Service asks for unhealthy
+// endpoints). It reports whether at least one pod is an endpoint, and fills
+// ep's reason and pods.
+func (e *Engine) epLivePods(svc *mesh.Service, w *mesh.Workload, ep *Endpoint) bool {
+	var why []string
+	for _, p := range w.Pods {
+		var not string
+		switch {
+		case p.Done():
+			not = "phase " + p.Phase
+		case p.Terminating:
+			not = "terminating"
+		case p.IP == "":
+			not = "no pod IP"
+		case !p.Ready && !svc.PublishNotReadyAddresses:
+			not = "not Ready"
+		}
+		if not != "" {
+			why = append(why, p.Name+" ("+not+")")
+			ep.By = append(ep.By, p.Obj.Ref("status"))
+			continue
+		}
+		ep.Pods = append(ep.Pods, p.Name)
+		ep.By = append(ep.By, p.Obj.Ref("status.podIP"))
+	}
+	if len(ep.Pods) == 0 {
+		ep.Reason = fmt.Sprintf("%s %s matches the selector of Service %s, but none of its pods is an endpoint: %s", w.Kind, w.Key(), svc.Key(), strings.Join(why, ", "))
+		return false
+	}
+	ready := "Ready"
+	if svc.PublishNotReadyAddresses {
+		ready = "running (the Service publishes not-ready addresses)"
+	}
+	ep.Reason = fmt.Sprintf("%s %s matches the selector of Service %s; its pod(s) %s are %s", w.Kind, w.Key(), svc.Key(), strings.Join(ep.Pods, ", "), ready)
+	if len(why) > 0 {
+		ep.Reason += "; not endpoints: " + strings.Join(why, ", ")
+	}
+	return true
 }

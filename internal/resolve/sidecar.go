@@ -72,6 +72,127 @@ func (e *Engine) sidecar(w *mesh.Workload) SidecarDecision {
 	if d, ok := e.gatewayProxy(w); ok {
 		return d
 	}
+	if d, ok := e.liveSidecar(w); ok {
+		return d
+	}
+	return e.predictedSidecar(w)
+}
+
+// PredictedSidecar is what the workload's labels, annotations and namespace
+// say about a pod created now (ISTIO-SEMANTICS.md §7.1, §7.2, §7.4), ignoring
+// the pods that run: the injector only acts when a pod is created
+// (mutatingwebhook.yaml, operations [CREATE]), so running pods keep what they
+// got then. Gateways are recognised as in Sidecar.
+func (e *Engine) PredictedSidecar(w *mesh.Workload) SidecarDecision {
+	if w == nil {
+		return SidecarDecision{Kind: ProxyNone, Decision: Decision{Reason: "no workload"}}
+	}
+	if d, ok := e.gatewayProxy(w); ok {
+		return d
+	}
+	d := e.predictedSidecar(w)
+	d.By = secDedup(d.By)
+	return d
+}
+
+// LivePods returns the pods of w that serve or may serve: not finished
+// (Succeeded, Failed) and not terminating.
+func LivePods(w *mesh.Workload) []*mesh.Pod {
+	var out []*mesh.Pod
+	for _, p := range w.Pods {
+		if !p.Done() && !p.Terminating {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// PodHasProxy says whether a running pod has an Istio proxy: an istio-proxy
+// container, or the native sidecar (an init container istio-proxy with
+// restartPolicy Always; injection-template.yaml, ENABLE_NATIVE_SIDECARS).
+// The webhook rewrites the pod when it is created; the pod spec is the truth.
+func PodHasProxy(p *mesh.Pod) bool { return p.Proxy != "" }
+
+// liveSidecar reads the proxy from the pods that run, when the input has
+// them (a cluster): the pods that are endpoints (Ready), else every running
+// pod. When they disagree (a rollout, or pods created before the namespace's
+// injection label changed), the majority decides, a tie in favour of the
+// sidecar, and the decision says so.
+func (e *Engine) liveSidecar(w *mesh.Workload) (SidecarDecision, bool) {
+	pods := LivePods(w)
+	var ready []*mesh.Pod
+	for _, p := range pods {
+		if p.Ready {
+			ready = append(ready, p)
+		}
+	}
+	if len(ready) > 0 {
+		pods = ready
+	}
+	if len(pods) == 0 {
+		return SidecarDecision{}, false
+	}
+	var with, without []*mesh.Pod
+	for _, p := range pods {
+		if PodHasProxy(p) {
+			with = append(with, p)
+		} else {
+			without = append(without, p)
+		}
+	}
+	var d SidecarDecision
+	d.Kind = ProxyNone
+	decided := without
+	if len(with) >= len(without) {
+		d.HasProxy, d.Kind, decided = true, ProxySidecar, with
+	}
+	names := secPodNames(decided)
+	if d.HasProxy {
+		what := "an istio-proxy container"
+		if decided[0].NativeSidecar {
+			what = "an istio-proxy native sidecar (init container with restartPolicy Always)"
+		}
+		d.Reason = fmt.Sprintf("%s has a sidecar: its running pod(s) %s have %s", w.Key(), names, what)
+		for _, p := range decided {
+			d.By = append(d.By, p.Obj.Ref(p.Proxy))
+		}
+	} else {
+		d.Reason = fmt.Sprintf("%s has no sidecar: its running pod(s) %s have no istio-proxy container", w.Key(), names)
+		for _, p := range decided {
+			d.By = append(d.By, p.Obj.Ref("spec.containers"))
+		}
+		// Ambient capture of a running pod is marked by the annotation
+		// ambient.istio.io/redirection: enabled (cni/pkg/util/podutil.go PodFullyEnrolled).
+		if decided[0].Annotations[annotationAmbientRedirection] == "enabled" {
+			d.Ambient = true
+			d.Reason += fmt.Sprintf("; the pod is captured by ambient mode (annotation %s: enabled)", annotationAmbientRedirection)
+			d.By = append(d.By, decided[0].Obj.Ref(objects.Path("metadata", "annotations", annotationAmbientRedirection)))
+			d.Assume(secAmbientAssumption)
+		}
+	}
+	if len(with) > 0 && len(without) > 0 {
+		other := without
+		if !d.HasProxy {
+			other = with
+		}
+		d.Assume(fmt.Sprintf("the pods of %s differ: %d of %d have an istio-proxy container; %s, which differ, are judged as the others (a request balanced to them may behave otherwise)",
+			w.Key(), len(with), len(pods), secPodNames(other)))
+	}
+	return d, true
+}
+
+// annotationAmbientRedirection marks a pod whose traffic ztunnel captures.
+const annotationAmbientRedirection = "ambient.istio.io/redirection"
+
+func secPodNames(ps []*mesh.Pod) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func (e *Engine) predictedSidecar(w *mesh.Workload) SidecarDecision {
 	gotSidecar := func(reason string, by ...objects.Ref) SidecarDecision {
 		return SidecarDecision{HasProxy: true, Kind: ProxySidecar, Decision: Decision{Reason: reason, By: by}}
 	}
@@ -305,6 +426,16 @@ func (e *Engine) gatewayProxy(w *mesh.Workload) (SidecarDecision, bool) {
 // GetTLSModeFromEndpointLabels). The second result is the ref of a label the
 // template sets itself.
 func (e *Engine) secEndpointTLSMode(w *mesh.Workload) (string, *objects.Ref) {
+	// A running pod's own label is what Istio reads from the endpoint
+	// (pilot/pkg/model/service.go GetTLSModeFromEndpointLabels: the label's
+	// value, else "disabled"), whatever the template says.
+	if p := e.secTLSModePod(w); p != nil {
+		if v, ok := p.Labels[mesh.LabelTLSMode]; ok {
+			r := p.Obj.Ref(objects.Path("metadata", "labels", mesh.LabelTLSMode))
+			return v, &r
+		}
+		return "disabled", nil
+	}
 	if v, ok := w.Labels[mesh.LabelTLSMode]; ok {
 		r := e.podLabelRef(w, mesh.LabelTLSMode)
 		return v, &r
@@ -313,6 +444,33 @@ func (e *Engine) secEndpointTLSMode(w *mesh.Workload) (string, *objects.Ref) {
 		return "istio", nil
 	}
 	return "disabled", nil
+}
+
+// secTLSModePod is the running pod whose labels stand for the workload's
+// endpoints: the first Ready pod whose proxy agrees with Sidecar's decision,
+// else the first pod that agrees; nil without running pods.
+func (e *Engine) secTLSModePod(w *mesh.Workload) *mesh.Pod {
+	pods := LivePods(w)
+	if len(pods) == 0 {
+		return nil
+	}
+	has := e.Sidecar(w).Kind == ProxySidecar
+	var first *mesh.Pod
+	for _, p := range pods {
+		if PodHasProxy(p) != has {
+			continue
+		}
+		if p.Ready {
+			return p
+		}
+		if first == nil {
+			first = p
+		}
+	}
+	if first == nil {
+		first = pods[0]
+	}
+	return first
 }
 
 func secAddRef(refs []objects.Ref, r objects.Ref) []objects.Ref {
