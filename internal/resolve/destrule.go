@@ -643,6 +643,8 @@ func (e *Engine) DestinationRule(client *mesh.Workload, host string) DRDecision 
 	}
 	d := e.destinationRule(client, host)
 	d.By = secDedup(d.By)
+	// Live mode: DestinationRules the user may not list are unknown.
+	d.AssumeKey(e.X, mesh.AssumeUnread("DestinationRule"))
 	if e.sec.drCache == nil || len(e.sec.drCache) >= secCacheMax {
 		e.sec.drCache = map[drCacheKey]DRDecision{}
 	}

@@ -254,6 +254,11 @@ func (e *Engine) ServerMTLS(w *mesh.Workload, port int32) MTLSDecision {
 	}
 	d := e.serverMTLS(w, port)
 	d.By = secDedup(d.By)
+	// Live mode: PeerAuthentications the user may not list are unknown
+	// (gateways do not read them).
+	if e.Sidecar(w).Kind != ProxyGateway {
+		d.AssumeKey(e.X, mesh.AssumeUnread("PeerAuthentication"))
+	}
 	if e.sec.mtls == nil {
 		e.sec.mtls = map[secPortKey]MTLSDecision{}
 	}
@@ -398,6 +403,7 @@ func (e *Engine) NamespaceMTLS(ns string) MTLSDecision {
 		return d
 	}
 	d := e.namespaceMTLS(ns)
+	d.AssumeKey(e.X, mesh.AssumeUnread("PeerAuthentication"))
 	if e.sec.nsMTLS == nil {
 		e.sec.nsMTLS = map[string]MTLSDecision{}
 	}

@@ -1098,6 +1098,14 @@ func routeGatewayProtocol(s *networking.Server) string {
 // ---------------------------------------------------------------------------
 // Sidecar
 
+// routeAssumeUnread adds, for each routing kind that could not be read from
+// the cluster (mesh.Options.Unread), the assumption that there are none.
+func routeAssumeUnread(x *mesh.Index, d *Decision, kinds ...string) {
+	for _, k := range kinds {
+		d.AssumeKey(x, mesh.AssumeUnread(k))
+	}
+}
+
 // RouteFromSidecar says where the sidecar of client sends req: the `mesh`
 // VirtualService for the host (one visible to the client's namespace), else
 // the default route straight to the service. An unknown host goes to
@@ -1111,6 +1119,8 @@ func (e *Engine) RouteFromSidecar(client *mesh.Workload, req Request) RouteDecis
 		return routeClip(d)
 	}
 	d := e.routeFromSidecar(client, req)
+	// Live mode: VirtualServices and ServiceEntries the user may not list are unknown.
+	routeAssumeUnread(e.X, &d.Decision, "VirtualService", "ServiceEntry")
 	d = routeClip(d)
 	if e.rt.sideRt == nil || len(e.rt.sideRt) >= requestCacheMax {
 		e.rt.sideRt = map[sidecarRouteKey]RouteDecision{}
@@ -1636,6 +1646,8 @@ func (e *Engine) mergeGatewayServers(gw *mesh.Workload, v *gatewayView) []gwServ
 // then the VirtualServices bound to that Gateway, first matching route.
 func (e *Engine) RouteFromGateway(gw *mesh.Workload, req Request) RouteDecision {
 	d := RouteDecision{Server: -1, HTTPRoute: -1, HTTPMatch: -1, TCPRoute: -1, TLSRoute: -1}
+	// Live mode: Gateways, VirtualServices and ServiceEntries the user may not list are unknown.
+	routeAssumeUnread(e.X, &d.Decision, "Gateway", "VirtualService", "ServiceEntry")
 	if gw.Implicit {
 		d.AssumeKey(e.X, mesh.AssumeIngressGateway)
 	}
