@@ -38,7 +38,16 @@ func WriteText(w io.Writer, m *Matrix) error {
 	s := m.Summary
 	unit := "service ports"
 	if m.Aggregated {
+		hosts := 0
+		for _, t := range m.Targets {
+			if t.Namespace == "" {
+				hosts++
+			}
+		}
 		unit = "service namespaces"
+		if hosts > 0 {
+			unit = fmt.Sprintf("columns (%d service namespaces, %d hosts of routes that reach no Service)", len(m.Targets)-hosts, hosts)
+		}
 	}
 	fmt.Fprintf(w, "%d paths from %d clients to %d %s: %d ok (%d mtls, %d tls, %d plaintext), %d fail, %d denied\n",
 		s.Paths, s.Clients, s.Targets, unit, s.OK, s.MTLS, s.TLS, s.Plaintext, s.Fail, s.Denied)

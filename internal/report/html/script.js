@@ -43,6 +43,18 @@
       box.appendChild(el("div", null, "security: " + p.security));
     }
     if (t.summary) box.appendChild(el("p", "why", t.summary));
+    if (t.fixes && t.fixes.length) {
+      box.appendChild(el("h3", null, "fixes (verified by tracing the patched mesh)"));
+      t.fixes.forEach(function (f, i) {
+        var fx = el("div", "fix");
+        fx.appendChild(el("div", null, (i + 1) + ". " + f.summary));
+        if (f.security) fx.appendChild(el("div", "obj", "security cost: " + f.security));
+        fx.appendChild(el("pre", null, f.patch));
+        box.appendChild(fx);
+      });
+    } else if (p.result !== "ok") {
+      box.appendChild(el("p", "hint", "fixes: run meshdoctor trace " + (p.gateway ? p.gateway : p.from) + " " + p.url));
+    }
     var hops = el("ul", "hops");
     (t.hops || []).forEach(function (h) {
       var li = el("li", "hop-" + h.status);
@@ -61,18 +73,6 @@
       t.assumptions.forEach(function (a) { as.appendChild(el("li", null, a)); });
       box.appendChild(el("h3", null, "assumptions"));
       box.appendChild(as);
-    }
-    if (t.fixes && t.fixes.length) {
-      box.appendChild(el("h3", null, "fixes (verified by tracing the patched mesh)"));
-      t.fixes.forEach(function (f, i) {
-        var fx = el("div", "fix");
-        fx.appendChild(el("div", null, (i + 1) + ". " + f.summary));
-        if (f.security) fx.appendChild(el("div", "obj", "security cost: " + f.security));
-        fx.appendChild(el("pre", null, f.patch));
-        box.appendChild(fx);
-      });
-    } else if (p.result !== "ok") {
-      box.appendChild(el("p", "hint", "fixes: run meshdoctor trace " + (p.gateway ? p.gateway : p.from) + " " + p.url));
     }
   }
 
@@ -153,6 +153,15 @@
       hiddenVerdicts[ev.target.getAttribute("data-verdict")] = !ev.target.checked;
       apply();
     });
+  }
+  // A graph up to twice as wide as its pane is scaled to fit; a larger one
+  // keeps its size and scrolls, so that its labels stay readable.
+  var svg = document.getElementById("graph");
+  var pane = document.getElementById("graph-pane");
+  var natural = Number(svg.getAttribute("width"));
+  if (natural > pane.clientWidth && natural <= 2 * pane.clientWidth) {
+    svg.setAttribute("width", String(pane.clientWidth - 4));
+    svg.setAttribute("height", String(Math.round(Number(svg.getAttribute("height")) * (pane.clientWidth - 4) / natural)));
   }
   fromHash();
   // performance.now() counts from the start of navigation: the page parsed,
