@@ -9,6 +9,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/loopbackbind"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthconflict"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthnoeffect"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks/restartneeded"
 )
 
 // All returns every check, sorted by code: the driver's own first.
@@ -21,6 +22,7 @@ func All() []*check.Check {
 		peerauthconflict.Workload,
 		peerauthnoeffect.Selector,
 		peerauthnoeffect.StrictNoSidecar,
+		restartneeded.Check,
 		loopbackbind.Check,
 		failingpaths.PlaintextToStrict,
 		failingpaths.MTLSToNonMesh,
