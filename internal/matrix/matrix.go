@@ -568,7 +568,15 @@ func compareClients(a, b Client) int {
 	return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
 }
 
+// compareTargets orders Service ports (or namespaces) by namespace, name and
+// port, and puts the hosts of routes that reach no Service last.
 func compareTargets(a, b Target) int {
+	if ha, hb := a.Namespace == "", b.Namespace == ""; ha != hb {
+		if ha {
+			return 1
+		}
+		return -1
+	}
 	return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Service, b.Service),
 		cmp.Compare(a.Port, b.Port), strings.Compare(a.ID, b.ID))
 }

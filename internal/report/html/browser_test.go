@@ -249,7 +249,8 @@ func TestBrowserLarge(t *testing.T) {
 		if n.Data == "g" && strings.HasPrefix(attr(n, "class"), "node ") {
 			nodes++
 		}
-		if n.Data == "path" && strings.HasPrefix(attr(n, "class"), "edge ") {
+		// Aggregated, an edge is a square of the adjacency matrix.
+		if (n.Data == "rect" || n.Data == "path") && strings.HasPrefix(attr(n, "class"), "edge ") {
 			edges++
 		}
 	})

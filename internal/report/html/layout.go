@@ -46,6 +46,8 @@ type Box struct {
 type Node struct {
 	ID, Label, Sub, Class, Title string
 	X, Y, W, H                   int
+	// LX, LY anchor the label of a row or column of an aggregated matrix.
+	LX, LY int
 }
 
 // Edge is one client -> service line, the worst of its paths.
@@ -55,10 +57,15 @@ type Edge struct {
 	Cause                string
 	FromLabel, ToLabel   string
 	Width                float64
+	Counts               matrix.Counts
 	// Failing counts the failing and denied paths behind the edge.
 	Failing int64
 	// Clickable is false for the neutral line from external to its gateway.
 	Clickable bool
+	// X, Y, W, H place the square of an aggregated matrix (D is empty then),
+	// Opacity its fill.
+	X, Y, W, H int
+	Opacity    float64
 }
 
 // EdgeData is what the script shows for an edge.
@@ -302,12 +309,16 @@ func addCounts(a *matrix.Counts, b matrix.Counts) {
 
 func edgeFor(a *edgeAcc, s, t *Node, width float64) Edge {
 	stroke, class := colour(a.Result, a.Security)
-	d := curve(s, t)
-	if s == t {
+	d := ""
+	switch {
+	case s == nil || t == nil:
+	case s == t:
 		d = loop(s)
+	default:
+		d = curve(s, t)
 	}
 	return Edge{ID: a.ID, D: d, Stroke: stroke, Class: "edge " + class, Result: a.Result, Security: a.Security, Cause: a.Cause,
-		FromLabel: a.From, ToLabel: a.To, Width: width, Clickable: true, Failing: a.Counts.Fail + a.Counts.Denied}
+		FromLabel: a.From, ToLabel: a.To, Width: width, Clickable: true, Failing: a.Counts.Fail + a.Counts.Denied, Counts: a.Counts}
 }
 
 // curve joins the right side of s to the left side of t.
@@ -351,81 +362,65 @@ func sortEdges(es []Edge) {
 	})
 }
 
+// layoutAggregated draws a large mesh as its adjacency matrix: client
+// namespaces (and external clients) as rows, the namespaces of the Services
+// (and hosts no Service has) as columns, one square per pair that has paths.
+// A node-link drawing of every namespace pair is a hairball at a thousand
+// services; the matrix keeps every pair visible and clickable. A square's
+// colour is its worst verdict and its opacity the share of its paths that
+// have it, so one failing path among thousands is pale.
 func layoutAggregated(m *matrix.Matrix) *Graph {
 	g := &Graph{Aggregated: true, info: map[string]Info{}}
-	type nodeSpec struct {
-		key, label, sub, class string
-		workloads, ports       int
-	}
-	specs := map[string]*nodeSpec{}
-	var keys []string
-	add := func(key, label, class string) *nodeSpec {
-		if s := specs[key]; s != nil {
-			return s
-		}
-		s := &nodeSpec{key: key, label: label, class: class}
-		specs[key] = s
-		keys = append(keys, key)
-		return s
-	}
-	for _, c := range m.Clients {
+	const cell, rowLabelW, colLabelH, pad = 16, 300, 210, 12
+	row := map[string]int{}
+	for i, c := range m.Clients {
+		row[c.ID] = i
+		n := Node{ID: fmt.Sprintf("r%d", i), Label: c.ID, X: pad, Y: pad + colLabelH + i*cell, W: rowLabelW - 8, H: cell, Class: "node row"}
+		n.LX, n.LY = n.X+n.W, n.Y+12
+		kind := "namespace"
 		if c.Kind == matrix.KindExternal {
-			add("x:"+c.ID, "external", "node external").sub = "via " + c.Gateway
-			continue
+			kind = "external"
+			n.Title = c.ID + " (routes entering through " + c.Gateway + ")"
+		} else {
+			n.Title = fmt.Sprintf("%s (%d workloads)", c.ID, c.Workloads)
 		}
-		add("ns:"+c.ID, c.ID, "node namespace").workloads = c.Workloads
+		g.Nodes = append(g.Nodes, n)
+		g.info[n.ID] = Info{Label: c.ID, Kind: kind}
 	}
-	for _, t := range m.Targets {
-		if t.Service == "" && t.Ports == 0 {
-			add("h:"+t.ID, t.ID, "node service unresolved").sub = "no Service"
-			continue
+	col := map[string]int{}
+	for j, t := range m.Targets {
+		col[t.ID] = j
+		n := Node{ID: fmt.Sprintf("c%d", j), Label: t.ID, X: pad + rowLabelW + j*cell, Y: pad, W: cell, H: colLabelH - 4, Class: "node col"}
+		n.LX, n.LY = n.X+cell/2+3, n.Y+n.H
+		kind := "namespace"
+		if t.Namespace == "" {
+			kind = "host"
+			n.Title = t.ID + " (a route that reaches no Service)"
+			n.Class += " unresolved"
+		} else {
+			n.Title = fmt.Sprintf("%s (%d service ports)", t.ID, t.Ports)
 		}
-		add("ns:"+t.ID, t.ID, "node namespace").ports = t.Ports
+		g.Nodes = append(g.Nodes, n)
+		g.info[n.ID] = Info{Label: t.ID, Kind: kind}
 	}
-	slices.SortFunc(keys, func(a, b string) int {
-		// external first, then namespaces, then unresolved hosts.
-		order := func(k string) int { return strings.Index("xnh", k[:1]) }
-		return cmp.Or(cmp.Compare(order(a), order(b)), strings.Compare(a, b))
-	})
-	const w, h, cellW, cellH = 190, 50, 250, 100
-	cols := max(1, int(math.Ceil(math.Sqrt(float64(len(keys))*1.6))))
-	nodeOf := map[string]*Node{}
-	for i, k := range keys {
-		s := specs[k]
-		n := &Node{ID: fmt.Sprintf("n%d", i), Label: s.label, Class: s.class,
-			X: boxGap + (i%cols)*cellW, Y: boxGap + (i/cols)*cellH, W: w, H: h}
-		n.Sub = s.sub
-		if s.class == "node namespace" {
-			n.Sub = fmt.Sprintf("%d workloads · %d service ports", s.workloads, s.ports)
-		}
-		n.Title = s.label + " (" + n.Sub + ")"
-		nodeOf[k] = n
-		g.Nodes = append(g.Nodes, *n)
-		g.info[n.ID] = Info{Label: s.label, Kind: strings.TrimPrefix(s.class, "node ")}
-		g.Width = max(g.Width, n.X+w+boxGap)
-		g.Height = max(g.Height, n.Y+h+boxGap)
-	}
+	g.Width = pad + rowLabelW + len(m.Targets)*cell + pad
+	g.Height = pad + colLabelH + len(m.Clients)*cell + pad
 	for _, c := range m.Cells {
-		from := "ns:" + c.Client
-		if specs[from] == nil {
-			from = "x:" + c.Client
-		}
-		to := "ns:" + c.Target
-		if specs[to] == nil {
-			to = "h:" + c.Target
-		}
 		a := &edgeAcc{EdgeData: EdgeData{ID: fmt.Sprintf("e%d", len(g.data)), From: c.Client, To: c.Target,
 			Result: c.Result, Security: c.Security, Cause: c.Cause, Counts: c.Counts, Paths: c.Paths}}
 		g.data = append(g.data, a.EdgeData)
-		// Width grows with the paths of the edge's verdict: a namespace pair
-		// with one failing path among thousands is red but thin.
-		n := c.Counts.OK
-		if c.Result != trace.ResultOK {
-			n = c.Counts.Fail + c.Counts.Denied
+		e := edgeFor(a, nil, nil, 1)
+		e.X, e.Y, e.W, e.H = pad+rowLabelW+col[c.Target]*cell+1, pad+colLabelH+row[c.Client]*cell+1, cell-2, cell-2
+		share := 1.0
+		if c.Counts.Paths > 0 {
+			n := c.Counts.OK
+			if c.Result != trace.ResultOK {
+				n = c.Counts.Fail + c.Counts.Denied
+			}
+			share = float64(n) / float64(c.Counts.Paths)
 		}
-		width := 1 + math.Round(math.Log10(float64(max(1, n)))*10)/10
-		g.Edges = append(g.Edges, edgeFor(a, nodeOf[from], nodeOf[to], width))
+		e.Opacity = math.Round((0.3+0.7*share)*100) / 100
+		g.Edges = append(g.Edges, e)
 	}
-	sortEdges(g.Edges)
 	return g
 }

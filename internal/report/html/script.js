@@ -159,7 +159,7 @@
   var svg = document.getElementById("graph");
   var pane = document.getElementById("graph-pane");
   var natural = Number(svg.getAttribute("width"));
-  if (natural > pane.clientWidth && natural <= 2 * pane.clientWidth) {
+  if (svg.getAttribute("data-fit") === "true" && natural > pane.clientWidth && natural <= 2 * pane.clientWidth) {
     svg.setAttribute("width", String(pane.clientWidth - 4));
     svg.setAttribute("height", String(Math.round(Number(svg.getAttribute("height")) * (pane.clientWidth - 4) / natural)));
   }
