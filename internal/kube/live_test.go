@@ -37,6 +37,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
@@ -240,13 +241,20 @@ func meshdoctor(t *testing.T, args ...string) (string, string, int) {
 
 type traceJSON struct {
 	Result      string   `json:"result"`
+	Security    string   `json:"security"`
 	Cause       string   `json:"cause"`
 	HTTPStatus  int      `json:"http_status"`
 	Assumptions []string `json:"assumptions"`
 	Hops        []struct {
-		Step   string `json:"step"`
-		Status string `json:"status"`
-		Detail string `json:"detail"`
+		Step    string `json:"step"`
+		Status  string `json:"status"`
+		Detail  string `json:"detail"`
+		Objects []struct {
+			Kind      string `json:"kind"`
+			Namespace string `json:"namespace"`
+			Name      string `json:"name"`
+			Field     string `json:"field"`
+		} `json:"objects"`
 	} `json:"hops"`
 }
 
@@ -322,17 +330,47 @@ func seedExample(t *testing.T, c *cluster, root string) {
 			p.Name = fmt.Sprintf("%s-%d", d.Name, i)
 			p.Namespace = d.Namespace
 			p.OwnerReferences = nil
-			p.Labels = d.Spec.Template.Labels
+			p.Labels = map[string]string{}
+			for k, v := range d.Spec.Template.Labels {
+				p.Labels[k] = v
+			}
 			p.ObjectMeta.OwnerReferences = append(p.ObjectMeta.OwnerReferences, ownerRef(d.Name, uid))
 			if injected[d.Namespace] && d.Spec.Template.Labels["sidecar.istio.io/inject"] != "false" {
-				p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "istio-proxy", Image: "docker.io/istio/proxyv2:1.32.0"})
+				inject(p)
 			}
 			c.apply([]any{p})
 			ip++
-			status := fmt.Sprintf(`{"status":{"phase":"Running","podIP":"10.1.0.%d","podIPs":[{"ip":"10.1.0.%d"}],"conditions":[{"type":"Ready","status":"True"}]}}`, ip, ip)
-			c.kubectl(nil, "patch", "pod", "-n", p.Namespace, p.Name, "--subresource=status", "--type=merge", "-p", status)
+			c.setStatus(p.Namespace, p.Name, fmt.Sprintf("10.1.0.%d", ip), true)
 		}
 	}
+}
+
+// inject does to a pod what the sidecar injector does to it at creation
+// (injection-template.yaml): the istio-proxy container, the tlsMode label
+// that auto mTLS reads on the endpoint, and the status annotation.
+func inject(p *corev1.Pod) {
+	p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "istio-proxy", Image: "docker.io/istio/proxyv2:1.32.0"})
+	if p.Labels == nil {
+		p.Labels = map[string]string{}
+	}
+	if _, ok := p.Labels["security.istio.io/tlsMode"]; !ok {
+		p.Labels["security.istio.io/tlsMode"] = "istio"
+	}
+	p.Annotations = map[string]string{}
+	for k, v := range p.ObjectMeta.Annotations {
+		p.Annotations[k] = v
+	}
+	p.Annotations["sidecar.istio.io/status"] = `{"containers":["istio-proxy"]}`
+}
+
+// setStatus gives a pod the status the kubelet would report.
+func (c *cluster) setStatus(ns, name, ip string, ready bool) {
+	r := "False"
+	if ready {
+		r = "True"
+	}
+	status := fmt.Sprintf(`{"status":{"phase":"Running","podIP":%q,"podIPs":[{"ip":%q}],"conditions":[{"type":"Ready","status":%q}]}}`, ip, ip, r)
+	c.kubectl(nil, "patch", "pod", "-n", ns, name, "--subresource=status", "--type=merge", "-p", status)
 }
 
 // istioCRDs is Istio's CRD file in the istio.io/api module of go.mod.
@@ -437,6 +475,8 @@ func TestLiveCluster(t *testing.T) {
 	if !strings.Contains(strings.Join(nt.Assumptions, "\n"), "AuthorizationPolicy objects could not be read from the cluster") {
 		t.Errorf("the answer does not state the unread AuthorizationPolicies: %q", nt.Assumptions)
 	}
+
+	liveOnly(t, c)
 
 	// Scale: extra Services, then one timed load as the reader.
 	n := 1000
@@ -545,4 +585,115 @@ func objectMeta(ns, name string) metav1.ObjectMeta {
 
 func ownerRef(deployment, uid string) metav1.OwnerReference {
 	return metav1.OwnerReference{APIVersion: "apps/v1", Kind: "Deployment", Name: deployment, UID: types.UID(uid)}
+}
+
+// liveOnly asserts what only a cluster can tell, in a namespace "live" with
+// istio-injection=enabled: a pod that is not Ready is no endpoint (and with
+// no Ready pod the Service has none), and a pod created without istio-proxy
+// where the namespace now asks for injection needs a restart (MD0201).
+func liveOnly(t *testing.T, c *cluster) {
+	const ns = "live"
+	c.apply([]any{&corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"istio-injection": "enabled"}}}})
+	tpl := func(app string) corev1.PodTemplateSpec {
+		return corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": app}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: app, Image: app + ":1", Ports: []corev1.ContainerPort{{ContainerPort: 8080}}}}}}
+	}
+	var objs []any
+	for _, app := range []string{"client", "api", "legacy"} {
+		objs = append(objs, &appsv1.Deployment{TypeMeta: typeMeta("apps/v1", "Deployment"), ObjectMeta: objectMeta(ns, app),
+			Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}}, Template: tpl(app)}})
+	}
+	objs = append(objs, &corev1.Service{TypeMeta: typeMeta("v1", "Service"), ObjectMeta: objectMeta(ns, "api"),
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "api"}, Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}}})
+	// api's pods belong to a ReplicaSet owned by the Deployment; legacy's
+	// ReplicaSet is not in the cluster (found by the pod-template-hash rule).
+	ctrl := true
+	for _, app := range []string{"client", "api"} {
+		objs = append(objs, &appsv1.ReplicaSet{TypeMeta: typeMeta("apps/v1", "ReplicaSet"),
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: app + "-7c9d", OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: app, UID: types.UID(app + "-uid"), Controller: &ctrl}}},
+			Spec:       appsv1.ReplicaSetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}}, Template: tpl(app)}})
+	}
+	c.apply(objs)
+	pod := func(app, name string, proxy, ready bool, ip string) {
+		tp := tpl(app)
+		p := &corev1.Pod{TypeMeta: typeMeta("v1", "Pod"), ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
+			Labels:          map[string]string{"app": app, "pod-template-hash": "7c9d"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: app + "-7c9d", UID: types.UID(app + "-rs-uid"), Controller: &ctrl}}},
+			Spec: tp.Spec}
+		if proxy {
+			inject(p)
+		}
+		c.apply([]any{p})
+		c.setStatus(ns, name, ip, ready)
+	}
+	pod("client", "client-7c9d-a", true, true, "10.2.0.1")
+	pod("api", "api-7c9d-a", true, true, "10.2.0.2")
+	pod("api", "api-7c9d-b", true, false, "10.2.0.3")
+	pod("legacy", "legacy-7c9d-a", false, true, "10.2.0.4") // created before the namespace label
+
+	trace := func() traceJSON {
+		t.Helper()
+		out, errOut, _ := meshdoctor(t, "--kube", "--kubeconfig", c.kubeconfig(readerUser), "-o", "json", "trace", ns+"/client", "http://api."+ns+"/")
+		if errOut != "" {
+			t.Errorf("trace wrote to stderr: %s", errOut)
+		}
+		return decodeTrace(t, out)
+	}
+	endpoints := func(tr traceJSON) (string, string, map[string]string) {
+		pods := map[string]string{}
+		for _, h := range tr.Hops {
+			if h.Step == "endpoints" {
+				for _, o := range h.Objects {
+					if o.Kind == "Pod" {
+						pods[o.Name] = o.Field
+					}
+				}
+				return h.Status, h.Detail, pods
+			}
+		}
+		t.Fatalf("no endpoints hop in %+v", tr.Hops)
+		return "", "", nil
+	}
+
+	// One Ready and one not-Ready pod: the request works over the Ready one;
+	// the not-Ready pod is named as no endpoint.
+	tr := trace()
+	status, _, pods := endpoints(tr)
+	t.Logf("live: api with one Ready pod: %s %s, endpoints hop %s, pods %v", tr.Result, tr.Security, status, pods)
+	if tr.Result != "ok" || tr.Security != "mtls" || status != "ok" || pods["api-7c9d-a"] != "status.podIP" || pods["api-7c9d-b"] != "status" {
+		t.Errorf("one Ready pod: result %s security %s, endpoints %s, pods %v", tr.Result, tr.Security, status, pods)
+	}
+	// Scale the ready set to zero: no endpoints, 503 no healthy upstream.
+	c.setStatus(ns, "api-7c9d-a", "10.2.0.2", false)
+	tr = trace()
+	status, detail, _ := endpoints(tr)
+	t.Logf("live: api with no Ready pod: %s %s %d; %s", tr.Result, tr.Cause, tr.HTTPStatus, detail)
+	if tr.Cause != "NO_ENDPOINTS" || status != "fail" || !strings.Contains(detail, "api-7c9d-a (not Ready), api-7c9d-b (not Ready)") {
+		t.Errorf("no Ready pod: cause %s, endpoints %s: %s", tr.Cause, status, detail)
+	}
+
+	// check: restart-needed for the legacy pod, and for no pod of the example.
+	out, errOut, _ := meshdoctor(t, "--kube", "--kubeconfig", c.kubeconfig(readerUser), "-o", "json", "check", "--no-fixes")
+	var res struct {
+		Findings []struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+			Object  struct {
+				Kind, Namespace, Name string
+			} `json:"object"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("check output is not JSON: %v\n%s\n%s", err, out, errOut)
+	}
+	var restart []string
+	for _, f := range res.Findings {
+		if f.Code == "MD0201" {
+			restart = append(restart, f.Object.Kind+" "+f.Object.Namespace+"/"+f.Object.Name)
+			t.Logf("live: MD0201 %s", f.Message)
+		}
+	}
+	if strings.Join(restart, ",") != "Pod live/legacy-7c9d-a" {
+		t.Errorf("restart-needed findings: %v, want only Pod live/legacy-7c9d-a", restart)
+	}
 }
