@@ -5,6 +5,7 @@ package checks
 
 import (
 	"github.com/meshdoctor/meshdoctor/internal/check"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks/destrule"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/failingpaths"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/loopbackbind"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthconflict"
@@ -23,6 +24,11 @@ func All() []*check.Check {
 		peerauthnoeffect.Selector,
 		peerauthnoeffect.StrictNoSidecar,
 		restartneeded.Check,
+		destrule.UnknownHost,
+		destrule.SelectorNothing,
+		destrule.Merged,
+		destrule.Subset,
+		destrule.DisablesMTLS,
 		loopbackbind.Check,
 		failingpaths.PlaintextToStrict,
 		failingpaths.MTLSToNonMesh,
