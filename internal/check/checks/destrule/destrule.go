@@ -172,7 +172,6 @@ func runSelector(p *check.Pass) {
 	}
 }
 
-
 func runMerged(p *check.Pass) {
 	for _, m := range consolidated(p) {
 		if len(m.m.Rules) < 2 {
