@@ -13,7 +13,7 @@ import (
 )
 
 func (a *app) matrixCommand() *cobra.Command {
-	var from, to string
+	var from, to, failOn string
 	var maxPairs, fixes int
 	var aggregate bool
 	cmd := &cobra.Command{
@@ -35,7 +35,8 @@ namespaces, columns the namespaces of the Services, and each cell counts its pat
 verdict; clicking an edge shows its trace and the verified fixes; the findings of check
 beside it. Fixes are searched for the first --fixes failing paths (each rebuilds the mesh).
 
-Exit status: 1 when a path fails or is denied, 2 on bad input, 0 otherwise.`,
+Exit status: 1 when a path fails or is denied (unless --fail-on none), 2 on bad input,
+0 otherwise.`,
 		Example: `  meshdoctor matrix -k examples/titanium/k8s-manifests/overlays/gcp
   meshdoctor matrix -f manifests/ --from external -o json
   meshdoctor matrix -f manifests/ -o html > mesh.html`,
@@ -46,6 +47,9 @@ Exit status: 1 when a path fails or is denied, 2 on bad input, 0 otherwise.`,
 			}
 			if fixes < 0 {
 				return usageErr("--fixes must not be negative")
+			}
+			if failOn != "error" && failOn != "none" {
+				return usageErr("--fail-on %q: want error (exit 1 when a path fails or is denied) or none", failOn)
 			}
 			in, err := a.loadInput()
 			if err != nil {
@@ -62,7 +66,7 @@ Exit status: 1 when a path fails or is denied, 2 on bad input, 0 otherwise.`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			if m.Summary.Fail+m.Summary.Denied > 0 {
+			if failOn == "error" && m.Summary.Fail+m.Summary.Denied > 0 {
 				a.setCode(ExitFindings)
 			}
 			switch a.g.output {
@@ -90,5 +94,6 @@ Exit status: 1 when a path fails or is denied, 2 on bad input, 0 otherwise.`,
 	cmd.Flags().IntVar(&maxPairs, "max-pairs", matrix.DefaultMaxPairs, "aggregate by namespace above this many paths (negative: never)")
 	cmd.Flags().BoolVar(&aggregate, "by-namespace", false, "aggregate by namespace whatever the size")
 	cmd.Flags().IntVar(&fixes, "fixes", 20, "with -o html, search verified fixes for this many failing paths (each rebuilds the mesh)")
+	cmd.Flags().StringVar(&failOn, "fail-on", "error", "exit 1 when a path fails or is denied (error), or never (none)")
 	return cmd
 }

@@ -117,6 +117,14 @@
     var t = ev.target;
     if (t && t.classList && t.classList.contains("edge") && !t.classList.contains("ingress")) {
       location.hash = "edge=" + t.id;
+      return;
+    }
+    // A click on a node filters on it: its edges stay, the rest is dimmed.
+    var node = t && t.closest ? t.closest(".node") : null;
+    if (node && data.nodes[node.id]) {
+      var f = document.getElementById("filter");
+      f.value = f.value === data.nodes[node.id].label ? "" : data.nodes[node.id].label;
+      apply();
     }
   });
   window.addEventListener("hashchange", fromHash);
