@@ -275,3 +275,36 @@ func TestNoMatrix(t *testing.T) {
 		t.Errorf("Write without a matrix did not fail")
 	}
 }
+
+// TestSelfContained: the page loads nothing: no src or href but fragments,
+// no url() or @import in the CSS, no network API in the script.
+func TestSelfContained(t *testing.T) {
+	doc := parse(t, titaniumReport(t))
+	links := 0
+	walk(doc, func(n *xhtml.Node) {
+		if n.Type != xhtml.ElementNode {
+			return
+		}
+		for _, a := range n.Attr {
+			if a.Key == "src" || a.Key == "href" || a.Key == "xlink:href" || a.Key == "action" {
+				if !strings.HasPrefix(a.Val, "#") {
+					t.Errorf("<%s %s=%q> loads from outside the page", n.Data, a.Key, a.Val)
+				}
+				links++
+			}
+		}
+	})
+	if links == 0 {
+		t.Errorf("no in-page links to the failing edges")
+	}
+	for _, bad := range []string{"url(", "@import"} {
+		if strings.Contains(styleText, bad) {
+			t.Errorf("the CSS uses %s", bad)
+		}
+	}
+	for _, bad := range []string{"fetch(", "XMLHttpRequest", "import(", "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("} {
+		if strings.Contains(scriptText, bad) {
+			t.Errorf("the script uses %s", bad)
+		}
+	}
+}

@@ -1,6 +1,6 @@
 // meshdoctor matrix report: edge details, filter, legend toggles.
 // Data comes from the JSON block #data; the DOM is built with textContent
-// only, never innerHTML, so no value from the manifests is ever parsed as HTML.
+// only, so no value from the manifests is ever parsed as HTML.
 (function () {
   "use strict";
   var t0 = performance.now();
