@@ -224,7 +224,7 @@ func (e *Engine) endpointSet(svc *mesh.Service, sp *mesh.ServicePort, subsetLabe
 			}
 		}
 		if len(w.Pods) > 0 {
-			if !e.epLivePods(svc, w, &ep) {
+			if !e.epLivePods(svc, w, subsetLabels, &ep) {
 				d.Excluded = append(d.Excluded, ep)
 				continue
 			}
@@ -281,13 +281,19 @@ func (e *Engine) endpointSet(svc *mesh.Service, sp *mesh.ServicePort, subsetLabe
 // (pilot/pkg/serviceregistry/kube/controller/endpointslice.go
 // endpointHealthStatus: UnHealthy or Terminating; pilot/pkg/xds/endpoints/
 // endpoint_builder.go filters both unless the Service asks for unhealthy
-// endpoints). It reports whether at least one pod is an endpoint, and fills
-// ep's reason and pods.
-func (e *Engine) epLivePods(svc *mesh.Service, w *mesh.Workload, ep *Endpoint) bool {
+// endpoints). The selector and the subset labels are matched against the
+// pod's own labels, which may have been changed on the running pod (a pod
+// relabelled out of a Service to debug it). It reports whether at least one
+// pod is an endpoint, and fills ep's reason and pods.
+func (e *Engine) epLivePods(svc *mesh.Service, w *mesh.Workload, subsetLabels map[string]string, ep *Endpoint) bool {
 	var why []string
 	for _, p := range w.Pods {
 		var not string
 		switch {
+		case !mesh.SubsetOf(svc.Selector, p.Labels):
+			not = "its labels do not match the selector"
+		case len(subsetLabels) > 0 && !mesh.SubsetOf(subsetLabels, p.Labels):
+			not = "its labels lack the subset labels"
 		case p.Done():
 			not = "phase " + p.Phase
 		case p.Terminating:

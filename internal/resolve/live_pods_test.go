@@ -160,3 +160,20 @@ func TestLiveMixedPods(t *testing.T) {
 		t.Errorf("mixed: %v %s %q", d.HasProxy, d.Reason, d.Assumptions)
 	}
 }
+
+// The selector and subset labels are matched on the running pod's own labels:
+// a pod relabelled out of the Service is no endpoint.
+func TestLivePodLabelsDecide(t *testing.T) {
+	relabelled := strings.Replace(livePod("web-5d8f-b", true, "10.0.0.2", liveTLSLabel, liveProxy), "labels: {app: web,", "labels: {app: quarantine,", 1)
+	e := secTLSEngine(t, liveRS+"---\n"+livePod("web-5d8f-a", true, "10.0.0.1", liveTLSLabel+", version: v1", liveProxy)+"---\n"+relabelled)
+	svc := secService(t, e, "shop/web")
+	d := e.EndpointSet(svc, &svc.Ports[0], nil)
+	if len(d.Endpoints) != 1 || strings.Join(d.Endpoints[0].Pods, ",") != "web-5d8f-a" || !strings.Contains(d.Endpoints[0].Reason, "web-5d8f-b (its labels do not match the selector)") {
+		t.Fatalf("relabelled pod: %+v: %s", d.Endpoints, d.Reason)
+	}
+	// A subset whose labels only the running pod has: the template has no
+	// version label, the workload is excluded before its pods are read.
+	if d := e.EndpointSet(svc, &svc.Ports[0], map[string]string{"version": "v2"}); len(d.Endpoints) != 0 {
+		t.Errorf("subset version=v2: %+v", d.Endpoints)
+	}
+}
