@@ -5,7 +5,9 @@ package checks
 
 import (
 	"github.com/meshdoctor/meshdoctor/internal/check"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks/authzplaintext"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/destrule"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks/duplicateobject"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/failingpaths"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/loopbackbind"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthconflict"
@@ -29,6 +31,7 @@ func All() []*check.Check {
 		destrule.Merged,
 		destrule.Subset,
 		destrule.DisablesMTLS,
+		authzplaintext.Check,
 		loopbackbind.Check,
 		failingpaths.PlaintextToStrict,
 		failingpaths.MTLSToNonMesh,
@@ -40,5 +43,6 @@ func All() []*check.Check {
 		failingpaths.UnknownSubset,
 		failingpaths.UnknownHost,
 		failingpaths.NoRoute,
+		duplicateobject.Check,
 	}
 }
