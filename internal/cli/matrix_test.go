@@ -22,6 +22,8 @@ func TestMatrix(t *testing.T) {
 		{name: "matrix_bad_to_port", args: []string{"matrix", "-k", titaniumK, "--to", "titanium-prod/prod-blog-service:99"}, code: 2},
 		{name: "matrix_bad_output", args: []string{"matrix", "-k", titaniumK, "-o", "sarif"}, code: 2},
 		{name: "matrix_no_input", args: []string{"matrix"}, code: 2},
+		// No Service: every list is [] (never null), exit 0.
+		{name: "matrix_empty_json", args: []string{"matrix", "-f", "-", "-o", "json"}, stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n", code: 0},
 		{name: "matrix_fail_on_none_yaml", args: []string{"matrix", "-k", titaniumK, "--to", "titanium-prod/prod-blog-service", "--from", "titanium-prod/prod-redis", "-o", "yaml", "--fail-on", "none"}, code: 0},
 		{name: "matrix_bad_fail_on", args: []string{"matrix", "-k", titaniumK, "--fail-on", "warning"}, code: 2},
 	})

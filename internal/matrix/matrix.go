@@ -239,7 +239,9 @@ func Build(e *resolve.Engine, opts Options) (*Matrix, error) {
 		pairs += int64(b.clientsShown(g))
 	}
 	maxPairs := cmp.Or(opts.MaxPairs, DefaultMaxPairs)
-	m := &Matrix{Aggregated: opts.Aggregate || (maxPairs > 0 && pairs > int64(maxPairs))}
+	// Empty lists are [] in JSON, never null.
+	m := &Matrix{Aggregated: opts.Aggregate || (maxPairs > 0 && pairs > int64(maxPairs)),
+		Clients: []Client{}, Targets: []Target{}, Cells: []Cell{}, Paths: []Path{}}
 	m.Summary.Evaluations = res.Evaluations
 	m.Summary.Causes = map[string]int64{}
 	if m.Aggregated {
@@ -363,7 +365,7 @@ func (b *builder) detail(m *Matrix, groups []*paths.Group) {
 		k := cellKey{client, p.Target}
 		c := cells[k]
 		if c == nil {
-			c = &Cell{Client: client, Target: p.Target, Result: p.Result, Security: p.Security, Cause: p.Cause}
+			c = &Cell{Paths: []int{}, Client: client, Target: p.Target, Result: p.Result, Security: p.Security, Cause: p.Cause}
 			cells[k] = c
 		} else if rank(p.Result) > rank(c.Result) {
 			c.Result, c.Security, c.Cause = p.Result, p.Security, p.Cause
@@ -457,7 +459,7 @@ func (b *builder) aggregate(m *Matrix, groups []*paths.Group) {
 			k := cellKey{client, tid}
 			c := cells[k]
 			if c == nil {
-				c = &Cell{Client: client, Target: tid, Result: g.Trace.Result, Security: g.Trace.Security, Cause: g.Trace.Cause}
+				c = &Cell{Paths: []int{}, Client: client, Target: tid, Result: g.Trace.Result, Security: g.Trace.Security, Cause: g.Trace.Cause}
 				cells[k] = c
 			} else if rank(g.Trace.Result) > rank(c.Result) {
 				c.Result, c.Security, c.Cause = g.Trace.Result, g.Trace.Security, g.Trace.Cause
