@@ -12,6 +12,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/loopbackbind"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthconflict"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthnoeffect"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks/portlevelmtls"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/restartneeded"
 )
 
@@ -25,6 +26,8 @@ func All() []*check.Check {
 		peerauthconflict.Workload,
 		peerauthnoeffect.Selector,
 		peerauthnoeffect.StrictNoSidecar,
+		portlevelmtls.WithoutSelector,
+		portlevelmtls.ServicePort,
 		restartneeded.Check,
 		destrule.UnknownHost,
 		destrule.SelectorNothing,
