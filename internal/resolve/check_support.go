@@ -30,3 +30,50 @@ func (e *Engine) ConfigHostMatches(ns, host string) ([]*mesh.Service, []*mesh.Se
 	}
 	return svcs, ses
 }
+
+// VirtualServiceGateways returns the gateways a VirtualService binds to,
+// each resolved to "ns/name" or "mesh" (pilot/pkg/model/config.go
+// resolveGatewayName); a VirtualService that names none binds to "mesh"
+// (virtual_service.proto gateways: "If this field is omitted, the default
+// gateway (mesh) will be used").
+func VirtualServiceGateways(vs *mesh.VirtualService) []string {
+	gs := vs.Spec.GetGateways()
+	if len(gs) == 0 {
+		return []string{"mesh"}
+	}
+	return routeResolveGateways(gs, vs.Namespace)
+}
+
+// GatewayServesHost reports whether a Gateway server with hosts serverHosts
+// ("host" or "namespace/host") accepts a VirtualService of namespace vsNS for
+// host vsHost (pilot/pkg/networking/core/gateway.go pickMatchingGatewayHosts:
+// a "ns/" prefix restricts the server to VirtualServices of that namespace,
+// "./" to the Gateway's own namespace gwNS, "*/" to any; hosts match with
+// wildcards, pkg/config/host/name.go Name.Matches; the namespace forms are
+// those of networking/v1alpha3/gateway.proto Server.hosts).
+func GatewayServesHost(serverHosts []string, gwNS, vsNS, vsHost string) bool {
+	for _, gh := range serverHosts {
+		if ns, name, ok := cutHostNamespace(gh); ok {
+			if ns == "." {
+				ns = gwNS
+			}
+			if ns != "*" && ns != vsNS {
+				continue
+			}
+			gh = name
+		}
+		if routeHostMatches(gh, vsHost) {
+			return true
+		}
+	}
+	return false
+}
+
+func cutHostNamespace(h string) (string, string, bool) {
+	for i := 0; i < len(h); i++ {
+		if h[i] == '/' {
+			return h[:i], h[i+1:], true
+		}
+	}
+	return "", h, false
+}

@@ -40,3 +40,40 @@ func TestConfigHostMatches(t *testing.T) {
 		}
 	}
 }
+
+func TestVirtualServiceGateways(t *testing.T) {
+	vs := &mesh.VirtualService{Config: mesh.Config{Namespace: "shop"}, Spec: &networking.VirtualService{}}
+	if got := VirtualServiceGateways(vs); len(got) != 1 || got[0] != "mesh" {
+		t.Errorf("no gateways: %v, want [mesh]", got)
+	}
+	vs.Spec.Gateways = []string{"gw", "istio-system/ingress", "./local", "mesh"}
+	want := []string{"shop/gw", "istio-system/ingress", "shop/local", "mesh"}
+	got := VirtualServiceGateways(vs)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("gateways = %v, want %v", got, want)
+			break
+		}
+	}
+}
+
+func TestGatewayServesHost(t *testing.T) {
+	for _, c := range []struct {
+		hosts      []string
+		vsNS, host string
+		want       bool
+	}{
+		{[]string{"*"}, "shop", "shop.example.com", true},
+		{[]string{"*.example.com"}, "shop", "shop.example.com", true},
+		{[]string{"api.example.com"}, "shop", "shop.example.com", false},
+		{[]string{"shop/*"}, "shop", "shop.example.com", true},
+		{[]string{"bank/*"}, "shop", "shop.example.com", false},
+		{[]string{"./*"}, "gw-ns", "x.example.com", true}, // the Gateway's own namespace
+		{[]string{"./*"}, "shop", "x.example.com", false},
+		{[]string{"*/shop.example.com"}, "any", "shop.example.com", true},
+	} {
+		if got := GatewayServesHost(c.hosts, "gw-ns", c.vsNS, c.host); got != c.want {
+			t.Errorf("%v serves %s/%s = %v, want %v", c.hosts, c.vsNS, c.host, got, c.want)
+		}
+	}
+}
