@@ -9,6 +9,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/destrule"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/duplicateobject"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/failingpaths"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks/gatewaybinding"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/loopbackbind"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthconflict"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthnoeffect"
@@ -34,6 +35,9 @@ func All() []*check.Check {
 		destrule.Merged,
 		destrule.Subset,
 		destrule.DisablesMTLS,
+		gatewaybinding.MissingGateway,
+		gatewaybinding.HostNotServed,
+		gatewaybinding.NoWorkload,
 		authzplaintext.Check,
 		loopbackbind.Check,
 		failingpaths.PlaintextToStrict,
