@@ -16,6 +16,8 @@ import (
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
+
+	"github.com/meshdoctor/meshdoctor/internal/mesh"
 )
 
 // fakeAPI is a minimal API server: discovery, paginated lists, 403s. It
@@ -299,5 +301,12 @@ func TestRESTConfigErrors(t *testing.T) {
 	b, _ := json.Marshal(err.Error())
 	if !strings.Contains(string(b), "nope.yaml") {
 		t.Errorf("error does not name the file: %v", err)
+	}
+}
+
+// The engine recognises live objects by their position file.
+func TestSourceIsMeshClusterFile(t *testing.T) {
+	if Source != mesh.ClusterFile {
+		t.Errorf("Source %q != mesh.ClusterFile %q", Source, mesh.ClusterFile)
 	}
 }

@@ -460,6 +460,11 @@ func TestLiveCluster(t *testing.T) {
 	if code != fcode || decodeTrace(t, out).Cause != ft.Cause {
 		t.Errorf("cluster+files: exit %d, cause %s; stderr %s", code, decodeTrace(t, out).Cause, errOut)
 	}
+	// The files' workloads replace the cluster's: their pods are predicted
+	// from the files (a rollout would replace the running ones), and said so.
+	if as := strings.Join(decodeTrace(t, out).Assumptions, "\n"); !strings.Contains(as, "workloads from files replace the cluster's objects (") {
+		t.Errorf("cluster+files: the trace does not say the running pods are not used: %q", as)
+	}
 
 	// A user that may not list AuthorizationPolicies: a warning, an answer,
 	// and the answer states what it assumes.

@@ -399,12 +399,33 @@ func (x *Index) attachPods(pods []*objects.Object, owners map[ownerKey]ownerKey)
 		if w == nil {
 			continue // owned by something meshdoctor does not model (a Node, an operator's object)
 		}
+		// A workload from a file layered over the cluster (--kube -f) replaced
+		// the cluster's object; applying a changed pod template makes its
+		// controller replace the pods (a rollout), so the running pods would
+		// describe the old template. Predict from the file instead.
+		if fromCluster(o) && w.Obj != nil && !fromCluster(w.Obj) && w.Kind != "Pod" {
+			w.LivePodsIgnored = true
+			continue
+		}
 		w.Pods = append(w.Pods, newPod(o, t))
+	}
+	var replaced []string
+	for _, w := range x.Workloads {
+		if w.LivePodsIgnored {
+			replaced = append(replaced, w.Kind+" "+w.Key())
+		}
+	}
+	if len(replaced) > 0 {
+		sort.Strings(replaced)
+		x.Assumed[AssumeFileWorkloads] = fmt.Sprintf("workloads from files replace the cluster's objects (%s): their running pods are not used; the pods are predicted from the files' templates, as the rollout after kubectl apply would create them", strings.Join(replaced, ", "))
 	}
 	for _, w := range x.Workloads {
 		sort.Slice(w.Pods, func(i, j int) bool { return w.Pods[i].Name < w.Pods[j].Name })
 	}
 }
+
+// fromCluster reports whether o was read from a live cluster.
+func fromCluster(o *objects.Object) bool { return o.Pos.File == ClusterFile && o.Pos.Line == 0 }
 
 func newPod(o *objects.Object, t *corev1.Pod) *Pod {
 	p := &Pod{

@@ -3,6 +3,10 @@ package mesh_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/meshdoctor/meshdoctor/internal/load"
+	"github.com/meshdoctor/meshdoctor/internal/mesh"
+	"github.com/meshdoctor/meshdoctor/internal/objects"
 )
 
 // Running pods (with a status) are attached to the workload their owner
@@ -119,5 +123,55 @@ status: {phase: Running, podIP: 10.0.0.5}
 	}
 	if w := x.Workload("a", "static-node1", ""); w != nil {
 		t.Errorf("a pod owned by a Node became workload %s", w.Key())
+	}
+}
+
+// With --kube and -f, a workload from a file replaces the cluster's: applying
+// it rolls out its template, so the cluster's pods are not its pods, and that
+// is stated. The cluster's own workloads keep theirs.
+func TestFileWorkloadsOverClusterIgnoreLivePods(t *testing.T) {
+	var r load.Result
+	load.Decode("fix.yaml", []byte(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: a}
+spec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: w}]}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: a}
+spec: {template: {metadata: {labels: {app: db}}, spec: {containers: [{name: db, image: d}]}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, namespace: a, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: u}]}
+spec: {containers: [{name: web, image: w}]}
+status: {phase: Running}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-1, namespace: a, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: db, uid: u}]}
+spec: {containers: [{name: db, image: d}]}
+status: {phase: Running}
+`), &r)
+	if len(r.Errors) > 0 {
+		t.Fatal(r.Errors)
+	}
+	// Everything but the web Deployment was read from the cluster.
+	for _, o := range r.Objects {
+		if !(o.Kind == "Deployment" && o.Name == "web") {
+			o.Pos, o.Fields = objects.Pos{File: mesh.ClusterFile}, objects.Fields{}
+		}
+	}
+	x := mesh.Build(r.Objects, mesh.Options{})
+	web, db := x.Workload("a", "web", ""), x.Workload("a", "db", "")
+	if !web.LivePodsIgnored || len(web.Pods) != 0 {
+		t.Errorf("web from a file: ignored %v, pods %d", web.LivePodsIgnored, len(web.Pods))
+	}
+	if db.LivePodsIgnored || len(db.Pods) != 1 {
+		t.Errorf("db from the cluster: ignored %v, pods %d", db.LivePodsIgnored, len(db.Pods))
+	}
+	if s, ok := x.Assumption(mesh.AssumeFileWorkloads); !ok || !strings.HasPrefix(s, "workloads from files replace the cluster's objects (Deployment a/web)") {
+		t.Errorf("assumption %q %v", s, ok)
 	}
 }

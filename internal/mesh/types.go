@@ -84,6 +84,10 @@ type Workload struct {
 	// (see Build). Sorted by name; nil when the input has none, and then the
 	// engine predicts the pods from the template.
 	Pods []*Pod
+	// LivePodsIgnored marks a workload read from a file that replaces the
+	// cluster's object (--kube with -f): the cluster's pods run the old
+	// template, so the engine predicts the pods the file's template rolls out.
+	LivePodsIgnored bool
 }
 
 // Pod is one running pod of a workload, with the facts only a cluster knows.
@@ -286,3 +290,11 @@ func CreationOrder(a, b *objects.Object) bool {
 // AssumeUnread is the assumption key for a kind that could not be read from a
 // live cluster (see Options.Unread). Decisions that read that kind add it.
 func AssumeUnread(kind string) string { return "unread-" + kind }
+
+// AssumeFileWorkloads is the assumption key stated when workloads from files
+// replace the cluster's and their running pods are not used.
+const AssumeFileWorkloads = "file-workloads"
+
+// ClusterFile is the position file of objects read from a live cluster
+// (internal/kube Source; a test keeps them equal).
+const ClusterFile = "cluster"

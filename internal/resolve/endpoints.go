@@ -246,6 +246,9 @@ func (e *Engine) endpointSet(svc *mesh.Service, sp *mesh.ServicePort, subsetLabe
 			ep.Reason += " and the subset labels " + routeLabelString(subsetLabels)
 		}
 		ep.Assume("the pods are running and Ready (readiness is not known from manifests)")
+		if w.LivePodsIgnored {
+			ep.AssumeKey(e.X, mesh.AssumeFileWorkloads)
+		}
 		d.Endpoints = append(d.Endpoints, ep)
 		names = append(names, w.Key())
 	}

@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/meshdoctor/meshdoctor/internal/load"
+	"github.com/meshdoctor/meshdoctor/internal/mesh"
+	"github.com/meshdoctor/meshdoctor/internal/objects"
 )
 
 // livePod renders a running pod of shop/web, owned by the ReplicaSet web-5d8f
@@ -175,5 +179,30 @@ func TestLivePodLabelsDecide(t *testing.T) {
 	// version label, the workload is excluded before its pods are read.
 	if d := e.EndpointSet(svc, &svc.Ports[0], map[string]string{"version": "v2"}); len(d.Endpoints) != 0 {
 		t.Errorf("subset version=v2: %+v", d.Endpoints)
+	}
+}
+
+// A workload from a file over the cluster (--kube -f) is predicted from the
+// file, and its sidecar and endpoints say that its running pods are not used.
+func TestLiveFileWorkloadPredicted(t *testing.T) {
+	var res load.Result
+	load.Decode("tls.yaml", []byte(secTLSBase+"---\n"+liveRS+"---\n"+livePod("web-5d8f-a", false, "10.0.0.1", "", "")), &res)
+	if len(res.Errors) > 0 {
+		t.Fatal(res.Errors)
+	}
+	for _, o := range res.Objects {
+		if o.Kind == "Pod" || o.Kind == "ReplicaSet" {
+			o.Pos, o.Fields = objects.Pos{File: mesh.ClusterFile}, objects.Fields{}
+		}
+	}
+	e := New(mesh.Build(res.Objects, mesh.Options{}))
+	w := secWorkload(t, e, "shop/web")
+	const a = "workloads from files replace the cluster's objects (Deployment shop/web)"
+	if d := e.Sidecar(w); !d.HasProxy || !routingHasAssumption(d.Decision, a) {
+		t.Errorf("sidecar: %v %s %q", d.HasProxy, d.Reason, d.Assumptions)
+	}
+	svc := secService(t, e, "shop/web")
+	if d := e.EndpointSet(svc, &svc.Ports[0], nil); len(d.Endpoints) != 1 || !routingHasAssumption(d.Decision, a) {
+		t.Errorf("endpoints (the not-Ready cluster pod must not count): %s %q", d.Reason, d.Assumptions)
 	}
 }

@@ -75,7 +75,11 @@ func (e *Engine) sidecar(w *mesh.Workload) SidecarDecision {
 	if d, ok := e.liveSidecar(w); ok {
 		return d
 	}
-	return e.predictedSidecar(w)
+	d := e.predictedSidecar(w)
+	if w.LivePodsIgnored {
+		d.AssumeKey(e.X, mesh.AssumeFileWorkloads)
+	}
+	return d
 }
 
 // PredictedSidecar is what the workload's labels, annotations and namespace
