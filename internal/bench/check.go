@@ -8,7 +8,7 @@ import (
 )
 
 // Check runs `meshdoctor check` over the index: every check, with fixes
-// verified as the CLI does (check.Options{Fixes: true, MaxFixes: 500}).
+// verified as the CLI does (check.Options{Fixes: true, MaxFixes: 50}).
 var Check = Phase{Name: "check", Run: func(s *State) ([]Quantity, error) {
 	if s.Index == nil {
 		return nil, fmt.Errorf("check needs the index phase first")
@@ -22,7 +22,7 @@ var Check = Phase{Name: "check", Run: func(s *State) ([]Quantity, error) {
 }}
 
 // CheckOptions are the options of the check phase: the CLI's defaults.
-var CheckOptions = check.Options{Fixes: true, MaxFixes: 500}
+var CheckOptions = check.Options{Fixes: true, MaxFixes: 50}
 
 // WithCheck is Default followed by the check phase.
 func WithCheck() []Phase { return append(Default(), Check) }

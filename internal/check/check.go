@@ -160,6 +160,8 @@ type Pass struct {
 	// computed at most once per run.
 	shared map[string]any
 	fixes  bool
+	// budget is the number of findings that may still get fixes (nil: no bound).
+	budget *int
 
 	check    *Check
 	findings []Finding
@@ -179,7 +181,19 @@ func (p *Pass) Shared(key string, fn func() any) any {
 // Fixes reports whether the run wants fixes. Checks that find fixes by other
 // means than a Candidate (path checks reuse trace's fixes, verified by tracing
 // the patched mesh) compute them only then.
-func (p *Pass) Fixes() bool { return p.fixes }
+func (p *Pass) Fixes() bool { return p.fixes && (p.budget == nil || *p.budget > 0) }
+
+// TakeFix reserves the fixes of one finding out of Options.MaxFixes; it
+// returns false when the run wants no (more) fixes.
+func (p *Pass) TakeFix() bool {
+	if !p.Fixes() {
+		return false
+	}
+	if p.budget != nil {
+		*p.budget--
+	}
+	return true
+}
 
 // Report records a finding of the running check. Code, Check and Severity are
 // filled from the check when empty.

@@ -52,8 +52,10 @@ type Options struct {
 	// Fixes verifies the fixes the checks propose (each costs a rebuild of the
 	// mesh and a run of every check); without it findings carry no fixes.
 	Fixes bool
-	// MaxFixes bounds the number of findings whose fixes are verified (0: no
-	// bound); the others are listed without fixes and Result.FixesSkipped counts them.
+	// MaxFixes bounds the number of findings that get fixes (0: no bound):
+	// fixes cost a rebuild of part of the mesh each (or a trace with fixes, for
+	// path findings). Findings beyond it have no fixes; Result.FixesSkipped
+	// counts those that had candidates.
 	// Verification is scoped to the namespaces a finding concerns (see verifier).
 	MaxFixes int
 }
@@ -79,23 +81,35 @@ func (r *Result) Max() Severity {
 // Run runs checks over x with the driver's suppressions and fix verification.
 // checks must pass Validate.
 func Run(x *mesh.Index, checks []*Check, opts Options) *Result {
-	raw := runChecks(x, checks, opts.Fixes)
+	var budget *int
+	if opts.MaxFixes > 0 {
+		b := opts.MaxFixes
+		budget = &b
+	}
+	raw := runChecks(x, checks, opts.Fixes, budget)
 	res := &Result{}
 	sup := collectSuppressions(x, checks, opts.Ignore)
 	kept := sup.apply(append(raw, sup.problems...), res)
 	kept = append(kept, sup.unused()...)
 	if opts.Fixes {
 		v := &verifier{x: x, checks: checks, before: raw}
-		n := 0
-		for i := range kept {
-			if len(kept[i].candidates) == 0 {
-				continue
+		// Errors first: when the budget runs out, warnings go without fixes.
+		order := make([]int, 0, len(kept))
+		for _, sev := range []Severity{Error, Warning, Info} {
+			for i := range kept {
+				if kept[i].Severity == sev && len(kept[i].candidates) > 0 {
+					order = append(order, i)
+				}
 			}
-			if opts.MaxFixes > 0 && n >= opts.MaxFixes {
+		}
+		for _, i := range order {
+			if budget != nil && *budget <= 0 {
 				res.FixesSkipped++
 				continue
 			}
-			n++
+			if budget != nil {
+				*budget--
+			}
 			kept[i].Fixes = v.verify(&kept[i])
 		}
 	}
@@ -106,7 +120,7 @@ func Run(x *mesh.Index, checks []*Check, opts Options) *Result {
 
 // runChecks runs every check on a fresh engine; a panicking check becomes an
 // MD0001 finding.
-func runChecks(x *mesh.Index, checks []*Check, fixes bool) []Finding {
+func runChecks(x *mesh.Index, checks []*Check, fixes bool, budget *int) []Finding {
 	e := resolve.New(x)
 	shared := map[string]any{}
 	var out []Finding
@@ -114,7 +128,7 @@ func runChecks(x *mesh.Index, checks []*Check, fixes bool) []Finding {
 		if c.Run == nil {
 			continue
 		}
-		p := &Pass{X: x, Engine: e, shared: shared, check: c, fixes: fixes}
+		p := &Pass{X: x, Engine: e, shared: shared, check: c, fixes: fixes, budget: budget}
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
@@ -214,7 +228,7 @@ func (v *verifier) holds(f *Finding, c Candidate) bool {
 	}
 	base, ok := v.scoped[key]
 	if !ok {
-		base = runChecks(trace.Rebuild(v.x, objs), v.checks, false)
+		base = runChecks(trace.Rebuild(v.x, objs), v.checks, false, nil)
 		v.scoped[key] = base
 	}
 	if !contains(base, f.key()) {
@@ -228,7 +242,7 @@ func (v *verifier) holds(f *Finding, c Candidate) bool {
 			errs[base[i].key()] = true
 		}
 	}
-	after := runChecks(trace.Rebuild(v.x, trace.Apply(objs, c.Changes)), v.checks, false)
+	after := runChecks(trace.Rebuild(v.x, trace.Apply(objs, c.Changes)), v.checks, false, nil)
 	for i := range after {
 		a := &after[i]
 		if a.key() == f.key() || (a.Severity == Error && !errs[a.key()]) {

@@ -15,6 +15,7 @@ func (a *app) checkCommand() *cobra.Command {
 	var failOn string
 	var ignores []string
 	var noFixes bool
+	var maxFixes int
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Report every misconfiguration: code, severity, object, file:line, message and a verified fix",
@@ -48,7 +49,10 @@ format; 2 on bad usage or unreadable input; 0 otherwise.`,
 			if err := check.Validate(all); err != nil {
 				return fmt.Errorf("internal: %w", err)
 			}
-			opts := check.Options{Fixes: !noFixes, MaxFixes: 500}
+			if maxFixes < 0 {
+				return usageErr("--max-fixes must not be negative")
+			}
+			opts := check.Options{Fixes: !noFixes, MaxFixes: maxFixes}
 			for _, s := range ignores {
 				ig, err := check.ParseIgnore(s, all)
 				if err != nil {
@@ -80,5 +84,6 @@ format; 2 on bad usage or unreadable input; 0 otherwise.`,
 	cmd.Flags().StringVar(&failOn, "fail-on", "error", "exit 1 when a finding is at or above this severity: error|warning|info|none")
 	cmd.Flags().StringArrayVar(&ignores, "ignore", nil, "suppress CODE, or CODE=Kind ns/name glob (* matches anything); repeatable")
 	cmd.Flags().BoolVar(&noFixes, "no-fixes", false, "skip computing and verifying fixes (faster on large meshes)")
+	cmd.Flags().IntVar(&maxFixes, "max-fixes", 50, "compute fixes for at most this many findings, errors first (0: all); each costs a partial rebuild or a trace")
 	return cmd
 }

@@ -100,6 +100,9 @@ func Text(w io.Writer, in Input) error {
 	}
 	s := Summarize(r)
 	_, err := fmt.Fprintf(w, "\n%d errors, %d warnings, %d info, %d suppressed\n", s.Errors, s.Warnings, s.Infos, s.Suppressed)
+	if err == nil && r.FixesSkipped > 0 {
+		_, err = fmt.Fprintf(w, "%d findings have fix candidates that were not verified (--max-fixes)\n", r.FixesSkipped)
+	}
 	return err
 }
 

@@ -58,8 +58,8 @@ var (
 		"trafficPolicy: {tls: {mode: SIMPLE}}   # towards a sidecar",
 		"Use ISTIO_MUTUAL (or no tls block) towards sidecars.")
 	AuthzDenied = pathCheck("MD0605", "authz-denied", trace.CauseAuthzDenied, check.Warning,
-		"Existing callers denied by AuthorizationPolicy",
-		"Workloads of the mesh that call a Service port are denied by its AuthorizationPolicies (a DENY rule matches, or ALLOW policies exist and none matches).",
+		"Callers denied by AuthorizationPolicy",
+		"A gateway route leads to a Service port whose AuthorizationPolicies deny the gateway, or the policies of a Service port deny every workload of the mesh that could call it (a DENY rule matches, or ALLOW policies exist and none matches). Policies that let some mesh callers through are taken as an intended selection and not reported.",
 		"Authorization runs CUSTOM, then DENY, then ALLOW; with any ALLOW policy a request must match one of its rules (security/v1beta1/authorization_policy.proto). Principal and namespace conditions need mTLS: plaintext requests never match them. Callers get 403 RBAC: access denied.",
 		"kind: AuthorizationPolicy\nspec:\n  action: ALLOW\n  rules:\n  - from: [{source: {principals: [cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account]}}]\n# every service-to-service call in the namespace is now denied",
 		"Add rules for the callers that must keep working, or suppress the finding when the denial is intended.")
@@ -117,6 +117,12 @@ func run(p *check.Pass, cause string) {
 		if t == nil || t.Result == trace.ResultOK || t.Cause != cause {
 			continue
 		}
+		if cause == trace.CauseAuthzDenied && !g.Gateway && someAllowed(p, g) {
+			// The policies let other callers of this port through: a
+			// selection, presumably intended. Gateway routes are declared
+			// traffic, so their denials are always reported.
+			continue
+		}
 		if cause == trace.CausePortNotListening && loopback(p.Engine, g) {
 			continue // MD0501 reports it, with its fix
 		}
@@ -155,7 +161,7 @@ func run(p *check.Pass, cause string) {
 			out.Relate(f.services[s])
 		}
 		out.Assumptions = f.groups[0].Trace.Assumptions
-		if p.Fixes() {
+		if out.Severity != check.Info && p.TakeFix() {
 			out.Fixes = fixes(p.Engine, f.groups[0])
 		}
 		p.Report(out)
@@ -209,13 +215,19 @@ func failingHop(g *paths.Group) (objects.Ref, string) {
 
 // callers names up to five callers and the count of the others.
 func callers(f *finding) string {
+	// Count distinct callers by pointer (a group may stand for thousands);
+	// name the first few of each group, in order.
+	seen := map[*mesh.Workload]bool{}
 	var names []string
-	seen := map[string]bool{}
 	for _, g := range f.groups {
+		k := 0
 		g.Clients.Each(func(w *mesh.Workload) bool {
-			if !seen[w.Key()] {
-				seen[w.Key()] = true
-				names = append(names, w.Key())
+			if !seen[w] {
+				seen[w] = true
+				if k < 5 {
+					names = append(names, w.Key())
+					k++
+				}
 			}
 			return true
 		})
@@ -250,6 +262,25 @@ func targets(f *finding) string {
 		s += fmt.Sprintf(" and %d more", len(keys)-3)
 	}
 	return s
+}
+
+// someAllowed reports whether some mesh client reaches the group's Service
+// port: then a denial of others is the policy's selection.
+func someAllowed(p *check.Pass, g *paths.Group) bool {
+	type key struct {
+		svc  *mesh.Service
+		port *mesh.ServicePort
+	}
+	ok := p.Shared("failingpaths.ok", func() any {
+		m := map[key]bool{}
+		for _, g := range result(p).Groups {
+			if !g.Gateway && g.Trace != nil && g.Trace.Result == trace.ResultOK {
+				m[key{g.Service, g.Port}] = true
+			}
+		}
+		return m
+	}).(map[key]bool)
+	return ok[key{g.Service, g.Port}]
 }
 
 // loopback reports whether an endpoint of the group's Service port binds to
