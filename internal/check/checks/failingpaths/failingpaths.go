@@ -162,7 +162,7 @@ func run(p *check.Pass, cause string) {
 		}
 		out.Assumptions = f.groups[0].Trace.Assumptions
 		if out.Severity != check.Info && p.TakeFix() {
-			out.Fixes = fixes(p.Engine, f.groups[0])
+			out.Fixes = fixes(p, f.groups[0], f.at)
 		}
 		p.Report(out)
 	}
@@ -297,12 +297,43 @@ func loopback(e *resolve.Engine, g *paths.Group) bool {
 	return false
 }
 
-// fixes traces the group's request again with fixes: trace verifies each by
-// tracing the patched mesh.
-func fixes(e *resolve.Engine, g *paths.Group) []check.Fix {
-	t, err := trace.Run(e, g.Clients.First().Key(), g.URL, trace.Options{Method: g.Method, Headers: g.Headers, AnyRequest: true})
-	if err != nil {
-		return nil
+// fixes traces the group's request again with fixes; trace verifies each
+// by tracing the patched mesh. On a large mesh every candidate costs a
+// rebuild, so the trace runs on the namespaces the request concerns (the
+// client's, the Service's, the deciding object's and the root namespace),
+// and only when that scoped mesh reproduces the same verdict and cause.
+func fixes(p *check.Pass, g *paths.Group, at objects.Ref) []check.Fix {
+	client := g.Clients.First()
+	nss := map[string]bool{client.Namespace: true, p.X.Mesh.RootNamespace: true, at.Namespace: true}
+	if g.Service != nil {
+		nss[g.Service.Namespace] = true
+	}
+	byNS := p.Shared("failingpaths.byns", func() any {
+		m := map[string][]*objects.Object{}
+		for _, o := range p.X.Objects {
+			ns := o.Namespace
+			if o.Kind == "Namespace" && ns == "" {
+				ns = o.Name
+			}
+			m[ns] = append(m[ns], o)
+		}
+		return m
+	}).(map[string][]*objects.Object)
+	objs := append([]*objects.Object(nil), byNS[""]...)
+	for _, ns := range objects.SortedKeys(nss) {
+		if ns != "" {
+			objs = append(objs, byNS[ns]...)
+		}
+	}
+	sort.Slice(objs, func(i, j int) bool { return objs[i].Seq < objs[j].Seq })
+	e := p.Engine
+	if len(objs) < len(p.X.Objects) {
+		e = resolve.New(trace.Rebuild(p.X, objs))
+	}
+	opts := trace.Options{Method: g.Method, Headers: g.Headers, AnyRequest: true}
+	t, err := trace.Run(e, client.Key(), g.URL, opts)
+	if err != nil || t.Result != g.Trace.Result || t.Cause != g.Trace.Cause {
+		return nil // the scoped mesh does not reproduce the failure
 	}
 	var out []check.Fix
 	for _, fx := range t.Fixes {
