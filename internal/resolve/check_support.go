@@ -77,3 +77,8 @@ func cutHostNamespace(h string) (string, string, bool) {
 	}
 	return "", h, false
 }
+
+// ServicePortProtocol is Istio's protocol selection for a Service port
+// (see routePortProtocol: appProtocol, else the port name's prefix; anything
+// else is auto-detected): "http", "tcp", "tls", "udp" or "auto".
+func ServicePortProtocol(sp *mesh.ServicePort) string { return routePortProtocol(sp) }

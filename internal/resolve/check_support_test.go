@@ -77,3 +77,20 @@ func TestGatewayServesHost(t *testing.T) {
 		}
 	}
 }
+
+func TestServicePortProtocol(t *testing.T) {
+	for _, c := range []struct {
+		sp   mesh.ServicePort
+		want string
+	}{
+		{mesh.ServicePort{Name: "http-web"}, "http"},
+		{mesh.ServicePort{Name: "tcp-web"}, "tcp"},
+		{mesh.ServicePort{Name: "web"}, "auto"},
+		{mesh.ServicePort{Name: "web", AppProtocol: "tcp"}, "tcp"},
+		{mesh.ServicePort{Name: "tcp", AppProtocol: "http"}, "http"}, // appProtocol first
+	} {
+		if got := ServicePortProtocol(&c.sp); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.sp, got, c.want)
+		}
+	}
+}
