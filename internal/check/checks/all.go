@@ -14,6 +14,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthconflict"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthnoeffect"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/portlevelmtls"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks/protocolselection"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/restartneeded"
 )
 
@@ -40,6 +41,7 @@ func All() []*check.Check {
 		gatewaybinding.NoWorkload,
 		authzplaintext.Check,
 		loopbackbind.Check,
+		protocolselection.Check,
 		failingpaths.PlaintextToStrict,
 		failingpaths.MTLSToNonMesh,
 		failingpaths.SANMismatch,

@@ -1,0 +1,63 @@
+// Package protocolselection finds Service ports whose name or appProtocol
+// makes Istio treat HTTP traffic as opaque TCP.
+package protocolselection
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/meshdoctor/meshdoctor/internal/check"
+	"github.com/meshdoctor/meshdoctor/internal/resolve"
+)
+
+// Check is MD0502.
+var Check = &check.Check{
+	Code: "MD0502", Name: "http-routes-on-tcp-port", Severity: check.Warning,
+	Doc: check.Doc{
+		Title: "HTTP routes to a Service port declared as TCP",
+		What: "A Service port whose name prefix (tcp-, mongo-, mysql-, redis-) or appProtocol declares TCP, while " +
+			"VirtualService http routes send traffic to it.",
+		Why: "An explicit protocol turns Istio's protocol detection off: the port is proxied as opaque TCP " +
+			"(https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/; " +
+			"pkg/config/kube/conversion.go ConvertProtocol), so HTTP routing, retries, header matches and HTTP " +
+			"authorization fields never apply to it.",
+		Example: "ports:\n- name: tcp-web   # serves HTTP\n  port: 80",
+		Fix:     "Name the port http-<suffix> (or set appProtocol: http), or leave the prefix off to let Istio detect it.",
+	},
+	Run: run,
+}
+
+func run(p *check.Pass) {
+	for _, svc := range p.X.Services {
+		routes := p.Engine.RoutesTo(svc)
+		for i := range svc.Ports {
+			sp := &svc.Ports[i]
+			if resolve.ServicePortProtocol(sp) != "tcp" {
+				continue
+			}
+			var vss []string
+			seen := map[string]bool{}
+			for _, r := range routes {
+				if r.Kind != "http" || (r.Port != 0 && r.Port != sp.Port) || (r.Port == 0 && len(svc.Ports) > 1) {
+					continue
+				}
+				k := r.VirtualService.Namespace + "/" + r.VirtualService.Name
+				if !seen[k] {
+					seen[k] = true
+					vss = append(vss, k)
+				}
+			}
+			if len(vss) == 0 {
+				continue
+			}
+			sort.Strings(vss)
+			how := fmt.Sprintf("name %q", sp.Name)
+			if sp.AppProtocol != "" {
+				how = fmt.Sprintf("appProtocol %q", sp.AppProtocol)
+			}
+			p.Reportf(svc.Obj, sp.Path, "port %d of Service %s is declared TCP by its %s, so Istio proxies it as opaque TCP and the http routes of VirtualService %s never apply to it",
+				sp.Port, svc.Key(), how, strings.Join(vss, ", "))
+		}
+	}
+}
