@@ -1,6 +1,8 @@
 package resolve
 
 import (
+	"strings"
+
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 )
 
@@ -14,9 +16,16 @@ import (
 func (e *Engine) ConfigHostMatches(ns, host string) ([]*mesh.Service, []*mesh.ServiceEntry) {
 	h := drResolveHost(host, ns)
 	var svcs []*mesh.Service
-	for _, s := range e.X.Services {
-		if routeHostMatches(h, s.Host) {
+	if !strings.HasPrefix(h, "*") {
+		// An exact host names at most one Service: no scan.
+		if s := e.X.ServiceByHost(h); s != nil {
 			svcs = append(svcs, s)
+		}
+	} else {
+		for _, s := range e.X.Services {
+			if routeHostMatches(h, s.Host) {
+				svcs = append(svcs, s)
+			}
 		}
 	}
 	var ses []*mesh.ServiceEntry

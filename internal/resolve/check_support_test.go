@@ -7,18 +7,20 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/objects"
 
 	networking "istio.io/api/networking/v1alpha3"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestConfigHostMatches(t *testing.T) {
-	x := &mesh.Index{
-		Services: []*mesh.Service{
-			{Namespace: "shop", Name: "cart", Host: "cart.shop.svc.cluster.local"},
-			{Namespace: "shop", Name: "pay", Host: "pay.shop.svc.cluster.local"},
-			{Namespace: "bank", Name: "cart", Host: "cart.bank.svc.cluster.local"},
-		},
-		ServiceEntries: []*mesh.ServiceEntry{{Config: mesh.Config{Namespace: "shop", Name: "ext", Obj: &objects.Object{}},
-			Spec: &networking.ServiceEntry{Hosts: []string{"api.example.com"}}}},
+	var objs []*objects.Object
+	for _, s := range [][2]string{{"shop", "cart"}, {"shop", "pay"}, {"bank", "cart"}} {
+		objs = append(objs, &objects.Object{APIVersion: "v1", Kind: "Service", Namespace: s[0], Name: s[1],
+			Typed: &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: s[0], Name: s[1]},
+				Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}}})
 	}
+	x := mesh.Build(objs, mesh.Options{})
+	x.ServiceEntries = []*mesh.ServiceEntry{{Config: mesh.Config{Namespace: "shop", Name: "ext", Obj: &objects.Object{}},
+		Spec: &networking.ServiceEntry{Hosts: []string{"api.example.com"}}}}
 	e := New(x)
 	for _, c := range []struct {
 		ns, host string

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/meshdoctor/meshdoctor/internal/check"
+	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
 )
 
@@ -29,7 +30,23 @@ var Check = &check.Check{
 }
 
 func run(p *check.Pass) {
+	// RoutesTo costs a pass over the VirtualServices: ask it only for the
+	// Services that have a TCP port and that some http route names.
+	named := map[*mesh.Service]bool{}
+	for _, vs := range p.X.VirtualServices {
+		for _, r := range vs.Spec.GetHttp() {
+			for _, d := range r.GetRoute() {
+				svcs, _ := p.Engine.ConfigHostMatches(vs.Namespace, d.GetDestination().GetHost())
+				for _, s := range svcs {
+					named[s] = true
+				}
+			}
+		}
+	}
 	for _, svc := range p.X.Services {
+		if !named[svc] || !hasTCP(svc) {
+			continue
+		}
 		routes := p.Engine.RoutesTo(svc)
 		for i := range svc.Ports {
 			sp := &svc.Ports[i]
@@ -60,4 +77,13 @@ func run(p *check.Pass) {
 				sp.Port, svc.Key(), how, strings.Join(vss, ", "))
 		}
 	}
+}
+
+func hasTCP(svc *mesh.Service) bool {
+	for i := range svc.Ports {
+		if resolve.ServicePortProtocol(&svc.Ports[i]) == "tcp" {
+			return true
+		}
+	}
+	return false
 }
