@@ -21,6 +21,18 @@ func TestCheckExample(t *testing.T) {
 		{name: "check_example_proposals", args: []string{"check", "-k", titaniumK, "-f", "../../examples/titanium/proposals/"}, code: 1},
 		{name: "check_example_sarif", args: []string{"check", "-k", titaniumK, "-o", "sarif"}, code: 1},
 	})
+	// Each proposal on its own over the overlay: what it does wrong.
+	// 01: a second namespace-wide PeerAuthentication, which wins by name.
+	// 02: nothing wrong in the configuration (it changes nothing the incident needs).
+	// 03: its DISABLE is merged away; its subset selects everything.
+	// 04: a PeerAuthentication on the gateway changes nothing.
+	// 05: the ALLOW policy denies every service-to-service call.
+	// 06: replaces the ISTIO_MUTUAL rule: plaintext towards STRICT servers.
+	for _, p := range []string{"01-namespace-permissive", "02-per-port-permissive", "03-destinationrule-disable",
+		"04-gateway-peerauthentication", "05-authz-allow-gateway-only", "06-destinationrule-disable-replace"} {
+		runGolden(t, []cliCase{{name: "check_example_proposal_" + p[:2],
+			args: []string{"check", "-k", titaniumK, "-f", "../../examples/titanium/proposals/" + p + ".yaml", "--no-fixes"}, code: 1}})
+	}
 }
 
 // TestCheckExitStatus: --fail-on decides the exit status for every output
