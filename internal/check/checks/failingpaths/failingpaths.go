@@ -213,27 +213,53 @@ func failingHop(g *paths.Group) (objects.Ref, string) {
 	return objects.Ref{}, g.Trace.Summary
 }
 
-// callers names up to five callers and the count of the others.
+// callers names up to five callers and counts them. A group may stand for
+// thousands of callers and a finding for many groups: callers are counted
+// exactly (by pointer) up to exactCount paths, beyond that the largest group
+// gives a lower bound.
 func callers(f *finding) string {
-	// Count distinct callers by pointer (a group may stand for thousands);
-	// name the first few of each group, in order.
-	seen := map[*mesh.Workload]bool{}
-	var names []string
+	const exactCount = 5000
+	total, largest := 0, 0
 	for _, g := range f.groups {
-		k := 0
-		g.Clients.Each(func(w *mesh.Workload) bool {
-			if !seen[w] {
-				seen[w] = true
-				if k < 5 {
+		total += g.Clients.Len()
+		largest = max(largest, g.Clients.Len())
+	}
+	var names []string
+	n, atLeast := 0, false
+	switch {
+	case len(f.groups) == 1 || total > exactCount:
+		n, atLeast = largest, len(f.groups) > 1
+		seen := map[*mesh.Workload]bool{}
+		for _, g := range f.groups {
+			g.Clients.Each(func(w *mesh.Workload) bool {
+				if !seen[w] {
+					seen[w] = true
 					names = append(names, w.Key())
-					k++
 				}
+				return len(seen) < 5
+			})
+			if len(seen) >= 5 {
+				break
 			}
-			return true
-		})
+		}
+	default:
+		seen := map[*mesh.Workload]bool{}
+		for _, g := range f.groups {
+			k := 0
+			g.Clients.Each(func(w *mesh.Workload) bool {
+				if !seen[w] {
+					seen[w] = true
+					if k < 5 {
+						names = append(names, w.Key())
+						k++
+					}
+				}
+				return true
+			})
+		}
+		n = len(seen)
 	}
 	sort.Strings(names)
-	n := len(seen)
 	if len(names) > 5 {
 		names = names[:5]
 	}
@@ -243,6 +269,9 @@ func callers(f *finding) string {
 	}
 	if n == 1 {
 		return "caller " + s + " fails"
+	}
+	if atLeast {
+		return fmt.Sprintf("at least %d callers (%s) fail", n, s)
 	}
 	return fmt.Sprintf("%d callers (%s) fail", n, s)
 }
