@@ -315,7 +315,9 @@ func (ev *evaluator) evaluate(set *Clients, svc *mesh.Service, port *mesh.Servic
 	rep := set.First()
 	tr, authz := ev.run(rep, url, "", nil)
 	reached := tr.Service
-	if reached == nil || !authz {
+	// A client without a proxy sends plaintext, which carries no identity:
+	// no AuthorizationPolicy term can tell its members apart.
+	if reached == nil || !authz || set.class == resolve.ProxyNone {
 		ev.add(&Group{Clients: set, URL: url, Service: svc, Port: port, Trace: tr})
 		return
 	}
