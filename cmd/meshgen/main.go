@@ -16,6 +16,7 @@ import (
 	"runtime/pprof"
 
 	"github.com/meshdoctor/meshdoctor/internal/bench"
+	"github.com/meshdoctor/meshdoctor/internal/cli"
 	"github.com/meshdoctor/meshdoctor/internal/gen"
 )
 
@@ -120,6 +121,8 @@ func runBench(cfg gen.Config, asJSON bool, cpuProfile string, withCheck bool, st
 		defer pprof.StopCPUProfile() // when a phase failed before the last one stopped it
 		phases = profiled(phases, f, stderr)
 	}
+	// Measure under the memory limit meshdoctor itself runs with.
+	cli.ApplyMemoryLimit()
 	rep, err := bench.Run(&bench.State{Config: cfg}, phases)
 	if err != nil {
 		fmt.Fprintln(stderr, "meshgen:", err)
