@@ -6,13 +6,13 @@ import (
 )
 
 // MemoryLimit is the soft memory limit meshdoctor runs under unless GOMEMLIMIT
-// says otherwise. Checking a 10,000-service mesh keeps about 250 MiB live
+// says otherwise. Checking a 10,000-service mesh keeps up to about 240 MiB live
 // (the decoded objects, the index, the engine's caches and every path's
 // verdict); with Go's default GOGC=100 the heap would grow to twice that
 // before a collection. Near the limit the collector runs more often instead
 // (trading some CPU for memory; Go caps the collector's share so a larger
 // mesh is never starved, it just uses more memory).
-const MemoryLimit = 360 << 20
+const MemoryLimit = 340 << 20
 
 // ApplyMemoryLimit sets MemoryLimit as the runtime's soft limit when the
 // environment sets none. The commands' mains call it; Main does not, so that

@@ -193,6 +193,9 @@ func All(e *resolve.Engine, opts Options) *Result {
 				ev.out = nil
 				ev.service(svcs[i], byNS, pool, classes, direct)
 				per[i] = ev.out
+				// Each Service port is evaluated once: its decisions
+				// would only grow the heap.
+				ev.e.ForgetRequests()
 			}
 			evals[k] = ev.evals
 		}(k, &evaluator{e: eng, opts: opts, poolIdx: poolIdx})

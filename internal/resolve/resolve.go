@@ -67,14 +67,19 @@ func New(x *mesh.Index) *Engine {
 
 // SortedAssumptions returns the assumptions sorted, without duplicates.
 func SortedAssumptions(as []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, a := range as {
-		if !seen[a] {
-			seen[a] = true
-			out = append(out, a)
+	// Sort a copy, then drop neighbours that repeat: no map, one slice (this
+	// runs for every path of a mesh).
+	out := append([]string(nil), as...)
+	sort.Strings(out)
+	k := 0
+	for i, a := range out {
+		if i == 0 || a != out[k-1] {
+			out[k] = a
+			k++
 		}
 	}
-	sort.Strings(out)
-	return out
+	if k == 0 {
+		return nil
+	}
+	return out[:k:k]
 }

@@ -73,11 +73,15 @@ func (r *request) destination() {
 		r.fail(CauseNoEndpoints, &failure{detail: reason})
 		return
 	}
-	epd := resolve.Decision{By: []objects.Ref{r.svc.Obj.Ref("spec.selector")}}
-	for _, ep := range eps {
-		epd.Merge(ep.Decision)
-	}
-	if r.keep() {
+	if !r.keep() {
+		for _, ep := range eps {
+			r.assumed = append(r.assumed, ep.Assumptions...)
+		}
+	} else {
+		epd := resolve.Decision{By: []objects.Ref{r.svc.Obj.Ref("spec.selector")}}
+		for _, ep := range eps {
+			epd.Merge(ep.Decision)
+		}
 		var names []string
 		for _, ep := range eps {
 			sc := r.e.Sidecar(ep.Workload)
@@ -88,8 +92,6 @@ func (r *request) destination() {
 			names = append(names, fmt.Sprintf("%s (%s, %s)", ep.Workload.Key(), side, r.e.Identity(ep.Workload)))
 		}
 		r.hop("endpoints", HopOK, "pods: "+strings.Join(names, "; "), epd)
-	} else {
-		r.hop("endpoints", HopOK, "", epd)
 	}
 
 	// Each endpoint workload may decide differently; the first that fails
