@@ -132,6 +132,7 @@ func Build(objs []*objects.Object, opts Options) *Index {
 
 	sortWorkloads(x.Workloads)
 	for _, w := range x.Workloads {
+		w.key = w.Namespace + "/" + w.Name
 		x.workloadsByNS[w.Namespace] = append(x.workloadsByNS[w.Namespace], w)
 	}
 	sort.SliceStable(x.Services, func(i, j int) bool {

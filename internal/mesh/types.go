@@ -88,6 +88,8 @@ type Workload struct {
 	// cluster's object (--kube with -f): the cluster's pods run the old
 	// template, so the engine predicts the pods the file's template rolls out.
 	LivePodsIgnored bool
+
+	key string // "ns/name", set by Build
 }
 
 // Pod is one running pod of a workload, with the facts only a cluster knows.
@@ -119,8 +121,14 @@ func (p *Pod) Key() string { return p.Namespace + "/" + p.Name }
 // never run again, so it neither serves nor needs a restart.
 func (p *Pod) Done() bool { return p.Phase == "Succeeded" || p.Phase == "Failed" }
 
-// Key returns "ns/name".
-func (w *Workload) Key() string { return w.Namespace + "/" + w.Name }
+// Key returns "ns/name" (computed once by Build: every path of a large mesh
+// asks for it).
+func (w *Workload) Key() string {
+	if w.key != "" {
+		return w.key
+	}
+	return w.Namespace + "/" + w.Name
+}
 
 // At returns the position of a field of the workload's object (path relative to
 // the object), or an empty position for an implied workload.

@@ -239,6 +239,7 @@ type evaluator struct {
 	poolIdx map[string]*memberIndex
 	out     []*Group
 	evals   int
+	terms   map[*mesh.Workload][]resolve.AuthzTerm // AuthzIdentityTerms per server
 }
 
 // service evaluates every port of svc for every class of clients.
@@ -362,8 +363,16 @@ func (ev *evaluator) evaluate(set *Clients, svc *mesh.Service, port *mesh.Servic
 // matches. ix indexes set's candidates (nil: scan them).
 func (ev *evaluator) named(set *Clients, svc *mesh.Service, port *mesh.ServicePort, ix *memberIndex) map[*client]string {
 	var terms []resolve.AuthzTerm
+	if ev.terms == nil {
+		ev.terms = map[*mesh.Workload][]resolve.AuthzTerm{}
+	}
 	for _, ep := range ev.e.Endpoints(svc, port, nil) {
-		terms = append(terms, ev.e.AuthzIdentityTerms(ep.Workload)...)
+		t, ok := ev.terms[ep.Workload]
+		if !ok {
+			t = ev.e.AuthzIdentityTerms(ep.Workload)
+			ev.terms[ep.Workload] = t
+		}
+		terms = append(terms, t...)
 	}
 	if len(terms) == 0 {
 		return nil
