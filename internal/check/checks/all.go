@@ -13,6 +13,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/loopbackbind"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthconflict"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthnoeffect"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks/peerauthweaken"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/portlevelmtls"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/protocolselection"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/restartneeded"
@@ -30,6 +31,7 @@ func All() []*check.Check {
 		peerauthnoeffect.StrictNoSidecar,
 		portlevelmtls.WithoutSelector,
 		portlevelmtls.ServicePort,
+		peerauthweaken.Check,
 		restartneeded.Check,
 		destrule.UnknownHost,
 		destrule.SelectorNothing,
