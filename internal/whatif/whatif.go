@@ -168,17 +168,7 @@ type Report struct {
 // Apply returns the base with the change applied, and what it did. A deletion
 // of an object that is not in the base is an error.
 func Apply(in Input) ([]*objects.Object, []string, error) {
-	defNS := in.DefaultNamespace
-	if defNS == "" {
-		defNS = mesh.DefaultNamespace
-	}
-	key := func(o *objects.Object) objects.Key {
-		k := o.Key()
-		if k.Namespace == "" && o.Kind != "Namespace" {
-			k.Namespace = defNS
-		}
-		return k
-	}
+	key := func(o *objects.Object) objects.Key { return keyIn(o.Key(), in.DefaultNamespace) }
 	// The change is newer than anything in the base.
 	var newest time.Time
 	for _, o := range in.Base {
@@ -197,9 +187,7 @@ func Apply(in Input) ([]*objects.Object, []string, error) {
 	}
 	var applied []string
 	for _, k := range in.Delete {
-		if k.Namespace == "" && k.Kind != "Namespace" {
-			k.Namespace = defNS
-		}
+		k = keyIn(k, in.DefaultNamespace)
 		i, ok := at[k]
 		if !ok || out[i] == nil {
 			return nil, nil, fmt.Errorf("--delete %s/%s/%s: no such object in the base", k.Kind, k.Namespace, k.Name)
@@ -242,7 +230,7 @@ func Run(in Input, opts Options) (*Report, error) {
 	xa := mesh.Build(after, meshOpts)
 	eb, ea := resolve.New(xb), resolve.New(xa)
 
-	scope, inScope, routes := affected(eb, ea, in, after)
+	scope, inScope, routes := affected(eb, ea, in)
 	popts := paths.Options{Workers: opts.Workers, AllGatewayRoutes: true, Service: inScope, GatewayRoute: routes}
 	before := paths.All(eb, popts)
 	now := paths.All(ea, popts)
@@ -307,11 +295,14 @@ func compare(r *Report, before, after *paths.Result) {
 		ag[k] = append(ag[k], g)
 	}
 	assumed := map[string]bool{}
-	type agg struct {
-		pc  *PathChange
-		key string
+	// A change is per request, category and pair of groups (before, after).
+	type changeKey struct {
+		cat  string
+		k    pathKey
+		b, a *paths.Group
 	}
-	index := map[string]*PathChange{}
+	index := map[changeKey]*PathChange{}
+	var created []*PathChange // in the (deterministic) order met
 	for _, k := range order {
 		bs, as := bg[k], ag[k]
 		// Quick path: one verdict on each side for every client.
@@ -340,11 +331,12 @@ func compare(r *Report, before, after *paths.Result) {
 				if cat == "" {
 					return true
 				}
-				id := fmt.Sprintf("%s|%s|%p|%p", cat, k.url+k.gateway+k.method, b, g)
+				id := changeKey{cat, k, b, g}
 				pc := index[id]
 				if pc == nil {
 					pc = newChange(cat, k, b, g)
 					index[id] = pc
+					created = append(created, pc)
 					for _, a := range g.Trace.Assumptions {
 						assumed[a] = true
 					}
@@ -360,7 +352,7 @@ func compare(r *Report, before, after *paths.Result) {
 	// Merge the changes of one request that differ only by group.
 	merged := map[string]*PathChange{}
 	var keys []string
-	for _, pc := range index {
+	for _, pc := range created {
 		id := pc.Category + "|" + pc.Gateway + "|" + pc.To + "|" + pc.Before.String() + "|" + pc.After.String()
 		if m := merged[id]; m != nil {
 			m.Clients += pc.Clients
@@ -410,7 +402,13 @@ func compare(r *Report, before, after *paths.Result) {
 		if a.Gateway != b.Gateway {
 			return a.Gateway > b.Gateway // gateway routes first: what users see
 		}
-		return a.To < b.To
+		if a.To != b.To {
+			return a.To < b.To
+		}
+		if a.Before != b.Before {
+			return a.Before.String() < b.Before.String()
+		}
+		return a.After.String() < b.After.String()
 	})
 	for a := range assumed {
 		r.Assumptions = append(r.Assumptions, a)
@@ -518,10 +516,10 @@ func diffFindings(from, to []Finding) []Finding {
 
 // affected returns the Services whose paths the change can affect, and a
 // filter for paths.Options.Service.
-func affected(eb, ea *resolve.Engine, in Input, after []*objects.Object) (Scope, func(*mesh.Service) bool, func(*resolve.GatewayRequest) bool) {
+func affected(eb, ea *resolve.Engine, in Input) (Scope, func(*mesh.Service) bool, func(*resolve.GatewayRequest) bool) {
 	var sc Scope
 	gatewaysChanged := false
-	changed := changedObjects(in, after)
+	changed := changedObjects(in)
 	var hosts []string
 	nsPolicies := map[string]bool{}
 	for _, o := range changed {
@@ -616,29 +614,35 @@ func affected(eb, ea *resolve.Engine, in Input, after []*objects.Object) (Scope,
 	return sc, inSet, routes
 }
 
+// keyIn is an object's key with the namespace an object without one gets
+// (kubectl apply puts it in the default namespace; a Namespace has none).
+func keyIn(k objects.Key, defNS string) objects.Key {
+	if defNS == "" {
+		defNS = mesh.DefaultNamespace
+	}
+	if k.Namespace == "" && k.Kind != "Namespace" {
+		k.Namespace = defNS
+	}
+	return k
+}
+
 // changedObjects lists the objects the change touches, in their base and
 // new versions.
-func changedObjects(in Input, after []*objects.Object) []*objects.Object {
+func changedObjects(in Input) []*objects.Object {
 	var out []*objects.Object
-	del := map[objects.Key]bool{}
+	touched := map[objects.Key]bool{}
 	for _, k := range in.Delete {
-		del[k] = true
+		touched[keyIn(k, in.DefaultNamespace)] = true
 	}
-	chg := map[objects.Key]bool{}
 	for _, o := range in.Change {
-		chg[o.Key()] = true
+		touched[keyIn(o.Key(), in.DefaultNamespace)] = true
 		out = append(out, o)
 	}
 	for _, o := range in.Base {
-		k := o.Key()
-		if del[k] || chg[k] {
-			out = append(out, o)
-		}
-		if k.Namespace == "" && (del[objects.Key{Kind: k.Kind, Namespace: in.DefaultNamespace, Name: k.Name}]) {
+		if touched[keyIn(o.Key(), in.DefaultNamespace)] {
 			out = append(out, o)
 		}
 	}
-	_ = after
 	return out
 }
 
