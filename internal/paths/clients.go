@@ -1,6 +1,10 @@
 package paths
 
-import "github.com/meshdoctor/meshdoctor/internal/mesh"
+import (
+	"hash/fnv"
+
+	"github.com/meshdoctor/meshdoctor/internal/mesh"
+)
 
 // Clients is the set of calling workloads of a group. Groups of one class
 // share the class's list of candidates instead of copying it (a class of the
@@ -13,6 +17,60 @@ type Clients struct {
 	skip   map[*mesh.Workload]bool
 	class  string
 	n      int
+	// sums, for a set over a class's shared list, are the list's
+	// fingerprint sums (so Fingerprint need not walk the list).
+	sums *memberSums
+}
+
+// memberSums are the fingerprint sums of a list of clients: in all, and by
+// namespace.
+type memberSums struct {
+	all  uint64
+	byNS map[string]uint64
+}
+
+func newMemberSums(list []*client) *memberSums {
+	m := &memberSums{byNS: map[string]uint64{}}
+	for _, c := range list {
+		m.all += c.fp
+		m.byNS[c.ns] += c.fp
+	}
+	return m
+}
+
+// fingerprint hashes a workload's kind, namespace and name (FNV-1a 64).
+func fingerprint(w *mesh.Workload) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(w.Kind))
+	h.Write([]byte{'/'})
+	h.Write([]byte(w.Namespace))
+	h.Write([]byte{'/'})
+	h.Write([]byte(w.Name))
+	return h.Sum64()
+}
+
+// Fingerprint identifies the set of clients by kind, namespace and name, the
+// same across two evaluations of meshes with the same workloads: the sum of
+// the members' hashes. Two sets with equal fingerprints have the same members
+// (up to a 64-bit collision). whatif compares groups with it.
+func (s *Clients) Fingerprint() uint64 {
+	if s.sums != nil {
+		sum := s.sums.all
+		for ns := range s.skipNS {
+			sum -= s.sums.byNS[ns]
+		}
+		for w := range s.skip {
+			sum -= fingerprint(w)
+		}
+		return sum
+	}
+	var sum uint64
+	for _, c := range s.list {
+		if s.has(c) {
+			sum += c.fp
+		}
+	}
+	return sum
 }
 
 func (s *Clients) has(c *client) bool {

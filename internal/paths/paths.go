@@ -100,6 +100,7 @@ type client struct {
 	ns    string
 	class string
 	id    string // "ns/NS/sa/SA": the principal without its trust domain
+	fp    uint64 // fingerprint(w)
 }
 
 // All evaluates every path of the mesh behind e. It uses e and, for each
@@ -120,7 +121,7 @@ func All(e *resolve.Engine, opts Options) *Result {
 			gateways = append(gateways, w)
 			continue
 		}
-		c := &client{w: w, ns: w.Namespace, class: e.OutboundClass(w), id: "ns/" + w.Namespace + "/sa/" + w.ServiceAccount}
+		c := &client{w: w, ns: w.Namespace, class: e.OutboundClass(w), id: "ns/" + w.Namespace + "/sa/" + w.ServiceAccount, fp: fingerprint(w)}
 		if c.class == resolve.ProxyNone {
 			// Without a proxy no VirtualService, DestinationRule or
 			// Service exportTo applies (they configure Envoy), and the
@@ -151,8 +152,10 @@ func All(e *resolve.Engine, opts Options) *Result {
 	// worker has its own engine (an engine is for one goroutine) and takes
 	// the next service, and the groups are put back in service order.
 	poolIdx := map[string]*memberIndex{}
+	sums := map[string]*memberSums{}
 	for _, cl := range classes {
 		poolIdx[cl] = newMemberIndex(pool[cl])
+		sums[cl] = newMemberSums(pool[cl])
 	}
 	var svcs []*mesh.Service
 	for _, svc := range x.Services {
@@ -191,7 +194,7 @@ func All(e *resolve.Engine, opts Options) *Result {
 					break
 				}
 				ev.out = nil
-				ev.service(svcs[i], byNS, pool, classes, direct)
+				ev.service(svcs[i], byNS, pool, sums, classes, direct)
 				per[i] = ev.out
 				// Each Service port is evaluated once: its decisions
 				// would only grow the heap.
@@ -243,7 +246,7 @@ type evaluator struct {
 }
 
 // service evaluates every port of svc for every class of clients.
-func (ev *evaluator) service(svc *mesh.Service, byNS map[string]map[string][]*client, pool map[string][]*client, classes []string, direct []*client) {
+func (ev *evaluator) service(svc *mesh.Service, byNS map[string]map[string][]*client, pool map[string][]*client, sums map[string]*memberSums, classes []string, direct []*client) {
 	views := ev.e.HostViews(svc)
 	special := make(map[string]bool, len(views))
 	for _, n := range views {
@@ -265,7 +268,7 @@ func (ev *evaluator) service(svc *mesh.Service, byNS map[string]map[string][]*cl
 		}
 		// Every other namespace sees the host the same way.
 		for _, cl := range classes {
-			set := &Clients{list: pool[cl], skipNS: special, class: cl}
+			set := &Clients{list: pool[cl], skipNS: special, class: cl, sums: sums[cl]}
 			set.n = len(set.list)
 			for _, n := range views {
 				set.n -= len(byNS[n][cl])
@@ -342,7 +345,7 @@ func (ev *evaluator) evaluate(set *Clients, svc *mesh.Service, port *mesh.Servic
 		skip[c.w] = true
 	}
 	sort.Strings(sigs)
-	rest := &Clients{list: set.list, skipNS: set.skipNS, skip: skip, class: set.class, n: set.n - len(skip)}
+	rest := &Clients{list: set.list, skipNS: set.skipNS, skip: skip, class: set.class, n: set.n - len(skip), sums: set.sums}
 	if rest.n > 0 {
 		if rest.First() != rep {
 			tr, _ = ev.run(rest.First(), url, "", nil)
@@ -471,7 +474,7 @@ func (ev *evaluator) gateway(gw *mesh.Workload, r resolve.GatewayRequest) {
 		return
 	}
 	req := r
-	ev.add(&Group{Clients: &Clients{list: []*client{{w: gw, ns: gw.Namespace}}, n: 1}, Gateway: true, Route: &req,
+	ev.add(&Group{Clients: &Clients{list: []*client{{w: gw, ns: gw.Namespace, fp: fingerprint(gw)}}, n: 1}, Gateway: true, Route: &req,
 		URL: url, Method: r.Method, Headers: r.Headers, Service: tr.Service, Port: tr.Port, Trace: tr})
 }
 

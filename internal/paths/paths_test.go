@@ -330,3 +330,27 @@ func TestWorkersDeterministic(t *testing.T) {
 		t.Errorf("1 worker and 3 workers differ")
 	}
 }
+
+// Fingerprint is the sum of the members' hashes, however the set is made.
+func TestFingerprint(t *testing.T) {
+	var r load.Result
+	for _, f := range gen.Generate(gen.Config{Seed: 5, Services: 60}) {
+		load.Decode(f.Name, f.Data, &r)
+	}
+	x := mesh.Build(r.Objects, mesh.Options{})
+	res := All(resolve.New(x), Options{})
+	pooled := 0
+	for _, g := range res.Groups {
+		var want uint64
+		g.Clients.Each(func(w *mesh.Workload) bool { want += fingerprint(w); return true })
+		if got := g.Clients.Fingerprint(); got != want {
+			t.Fatalf("%s: fingerprint %x, members sum to %x", g.URL, got, want)
+		}
+		if g.Clients.sums != nil {
+			pooled++
+		}
+	}
+	if pooled == 0 {
+		t.Error("no group over a shared class list: the fast path is untested")
+	}
+}

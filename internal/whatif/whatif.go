@@ -305,12 +305,12 @@ func compare(r *Report, before, after *paths.Result) {
 	var created []*PathChange // in the (deterministic) order met
 	for _, k := range order {
 		bs, as := bg[k], ag[k]
-		// Quick path: one verdict on each side for every client.
-		if v, ok := single(bs); ok {
-			if w, ok2 := single(as); ok2 && v == w && sameClients(bs, as) {
-				r.Summary.Compared += count(as)
-				continue
-			}
+		// Quick path: the same sets of clients with the same verdicts on
+		// both sides (sets compared by fingerprint: the members' kinds,
+		// namespaces and names), so nothing changed for anyone.
+		if samePartition(bs, as) {
+			r.Summary.Compared += count(as)
+			continue
 		}
 		// The two evaluations index different objects: clients are
 		// matched by kind, namespace and name.
@@ -469,17 +469,31 @@ func categorize(b, a Verdict) string {
 	return Changed
 }
 
-func single(gs []*paths.Group) (Verdict, bool) {
-	if len(gs) == 0 {
-		return Verdict{}, false
+// samePartition reports whether two evaluations of one request split the
+// same clients into groups with the same verdicts. Groups with one verdict
+// are pooled first, since a class may be split differently on each side (a
+// group split off by identity) with the same outcome.
+func samePartition(b, a []*paths.Group) bool {
+	if len(b) == 0 || len(a) == 0 {
+		return false
 	}
-	v := verdictOf(gs[0].Trace)
-	for _, g := range gs[1:] {
-		if verdictOf(g.Trace) != v {
-			return v, false
+	sum := func(gs []*paths.Group) map[Verdict]uint64 {
+		m := map[Verdict]uint64{}
+		for _, g := range gs {
+			m[verdictOf(g.Trace)] += g.Clients.Fingerprint()
+		}
+		return m
+	}
+	mb, ma := sum(b), sum(a)
+	if len(mb) != len(ma) || count(b) != count(a) {
+		return false
+	}
+	for v, f := range mb {
+		if ma[v] != f {
+			return false
 		}
 	}
-	return v, true
+	return true
 }
 
 func count(gs []*paths.Group) int64 {
@@ -490,10 +504,6 @@ func count(gs []*paths.Group) int64 {
 	return n
 }
 
-// sameClients reports whether both sides stand for the same number of
-// clients (the quick path then needs no per-client comparison: the clients
-// are the workloads, which a change of configuration does not add).
-func sameClients(b, a []*paths.Group) bool { return count(b) == count(a) }
 
 func diffFindings(from, to []Finding) []Finding {
 	// A finding is the same when its code and object are: its message may
