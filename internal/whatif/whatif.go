@@ -504,7 +504,6 @@ func count(gs []*paths.Group) int64 {
 	return n
 }
 
-
 func diffFindings(from, to []Finding) []Finding {
 	// A finding is the same when its code and object are: its message may
 	// name other objects that changed (the one that wins, the callers).
