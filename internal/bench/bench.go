@@ -20,6 +20,7 @@ import (
 
 	"github.com/meshdoctor/meshdoctor/internal/check"
 	"github.com/meshdoctor/meshdoctor/internal/gen"
+	"github.com/meshdoctor/meshdoctor/internal/gen/genmesh"
 	"github.com/meshdoctor/meshdoctor/internal/load"
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 )
@@ -56,7 +57,7 @@ var (
 		return []Quantity{{len(s.Files), "files"}, {gen.Documents(s.Files), "docs"}}, nil
 	}}
 	Decode = Phase{Name: "decode", Run: func(s *State) ([]Quantity, error) {
-		s.Load = DecodeAll(s.Files)
+		s.Load = genmesh.Decode(s.Files)
 		if len(s.Load.Errors) > 0 {
 			return nil, fmt.Errorf("%d documents could not be read, first: %s", len(s.Load.Errors), s.Load.Errors[0].Error())
 		}
@@ -73,16 +74,6 @@ var (
 
 // Default is the phases `meshgen -bench` runs.
 func Default() []Phase { return []Phase{Generate, Decode, Index} }
-
-// DecodeAll decodes every file with load.Decode, as loading them from a
-// directory would (without the file system).
-func DecodeAll(files []gen.File) *load.Result {
-	r := &load.Result{}
-	for _, f := range files {
-		load.Decode(f.Name, f.Data, r)
-	}
-	return r
-}
 
 // BuildIndex builds the mesh index of a load result.
 func BuildIndex(r *load.Result) *mesh.Index { return mesh.Build(r.Objects, mesh.Options{}) }

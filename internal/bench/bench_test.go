@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshdoctor/meshdoctor/internal/bench"
 	"github.com/meshdoctor/meshdoctor/internal/gen"
+	"github.com/meshdoctor/meshdoctor/internal/gen/genmesh"
 	"github.com/meshdoctor/meshdoctor/internal/load"
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 )
@@ -99,7 +100,7 @@ func benchLoad(b *testing.B, files []gen.File) {
 	objs := 0
 	b.ReportAllocs()
 	for b.Loop() {
-		r := bench.DecodeAll(files)
+		r := genmesh.Decode(files)
 		if len(r.Errors) > 0 {
 			b.Fatal(r.Errors[0].Error())
 		}
@@ -118,13 +119,13 @@ func BenchmarkDecode10k(b *testing.B) {
 	b.ReportAllocs()
 	var r *load.Result
 	for b.Loop() {
-		r = bench.DecodeAll(files)
+		r = genmesh.Decode(files)
 	}
 	b.ReportMetric(float64(r.Documents)*float64(b.N)/b.Elapsed().Seconds(), "docs/s")
 }
 
 func BenchmarkIndex10k(b *testing.B) {
-	r := bench.DecodeAll(files10k())
+	r := genmesh.Decode(files10k())
 	b.ReportAllocs()
 	for b.Loop() {
 		// Build only fills in namespaces of objects that name none; the

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/meshdoctor/meshdoctor/internal/gen"
-	"github.com/meshdoctor/meshdoctor/internal/load"
+	"github.com/meshdoctor/meshdoctor/internal/gen/genmesh"
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
 )
@@ -13,14 +13,11 @@ import (
 // generated indexes the generated mesh of n services.
 func generated(tb testing.TB, n int) *mesh.Index {
 	tb.Helper()
-	res := &load.Result{}
-	for _, f := range gen.Generate(gen.Config{Seed: 1, Services: n}) {
-		load.Decode(f.Name, f.Data, res)
+	x, err := genmesh.Index(gen.Config{Seed: 1, Services: n})
+	if err != nil {
+		tb.Fatal(err)
 	}
-	if len(res.Errors) > 0 {
-		tb.Fatalf("generated mesh does not load: %v", res.Errors[0])
-	}
-	return mesh.Build(res.Objects, mesh.Options{})
+	return x
 }
 
 // BenchmarkJSON1000 is `meshdoctor matrix -o json` on the 1,000-service

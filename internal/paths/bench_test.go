@@ -1,33 +1,21 @@
 package paths
 
 import (
-	"sync"
 	"testing"
 
-	"github.com/meshdoctor/meshdoctor/internal/gen"
-	"github.com/meshdoctor/meshdoctor/internal/load"
+	"github.com/meshdoctor/meshdoctor/internal/gen/genmesh"
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
 )
 
-var (
-	mesh10kOnce sync.Once
-	mesh10k     *mesh.Index
-)
-
+// index10k is the 10,000-service mesh (genmesh.Mesh10k), indexed once.
 func index10k(b *testing.B) *mesh.Index {
 	b.Helper()
-	mesh10kOnce.Do(func() {
-		var r load.Result
-		for _, f := range gen.Generate(gen.Config{Seed: 1, Services: 10000}) {
-			load.Decode(f.Name, f.Data, &r)
-		}
-		if len(r.Errors) > 0 {
-			b.Fatalf("generated mesh: %d errors, first %v", len(r.Errors), r.Errors[0])
-		}
-		mesh10k = mesh.Build(r.Objects, mesh.Options{})
-	})
-	return mesh10k
+	m, err := genmesh.Mesh10k()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m.Index
 }
 
 // BenchmarkAll10k resolves every (client, service port) pair and every

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/meshdoctor/meshdoctor/internal/gen"
+	"github.com/meshdoctor/meshdoctor/internal/gen/genmesh"
 	"github.com/meshdoctor/meshdoctor/internal/load"
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
@@ -100,6 +101,16 @@ func compareBruteForce(t *testing.T, name string, x *mesh.Index) int {
 	return n
 }
 
+// generated indexes a generated mesh.
+func generated(t *testing.T, seed uint64, services int) *mesh.Index {
+	t.Helper()
+	x, err := genmesh.Index(gen.Config{Seed: seed, Services: services})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
 func loadIndex(t *testing.T, kustomize string, files ...string) *mesh.Index {
 	t.Helper()
 	r := load.Load(load.Options{Files: files, Kustomizations: nonEmpty(kustomize)})
@@ -152,11 +163,7 @@ func TestGeneratedMeshAgreesWithTrace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("traces every pair of a 150-service mesh")
 	}
-	var r load.Result
-	for _, f := range gen.Generate(gen.Config{Seed: 3, Services: 150}) {
-		load.Decode(f.Name, f.Data, &r)
-	}
-	x := mesh.Build(r.Objects, mesh.Options{})
+	x := generated(t, 3, 150)
 	n := compareBruteForce(t, "gen", x)
 	res := All(resolve.New(x), Options{})
 	t.Logf("%d pairs, %d evaluations, %d groups", n, res.Evaluations, len(res.Groups))
@@ -311,11 +318,7 @@ func TestClientsSet(t *testing.T) {
 
 // The result does not depend on the number of workers.
 func TestWorkersDeterministic(t *testing.T) {
-	var r load.Result
-	for _, f := range gen.Generate(gen.Config{Seed: 5, Services: 60}) {
-		load.Decode(f.Name, f.Data, &r)
-	}
-	x := mesh.Build(r.Objects, mesh.Options{})
+	x := generated(t, 5, 60)
 	render := func(workers int) string {
 		var b strings.Builder
 		res := All(resolve.New(x), Options{Workers: workers})
@@ -333,11 +336,7 @@ func TestWorkersDeterministic(t *testing.T) {
 
 // Fingerprint is the sum of the members' hashes, however the set is made.
 func TestFingerprint(t *testing.T) {
-	var r load.Result
-	for _, f := range gen.Generate(gen.Config{Seed: 5, Services: 60}) {
-		load.Decode(f.Name, f.Data, &r)
-	}
-	x := mesh.Build(r.Objects, mesh.Options{})
+	x := generated(t, 5, 60)
 	res := All(resolve.New(x), Options{})
 	pooled := 0
 	for _, g := range res.Groups {

@@ -4,10 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/meshdoctor/meshdoctor/internal/gen"
+	"github.com/meshdoctor/meshdoctor/internal/gen/genmesh"
 	"github.com/meshdoctor/meshdoctor/internal/load"
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/objects"
@@ -166,14 +165,13 @@ spec:
 }
 
 // secBenchMesh is the generated 10,000-service mesh, built once.
-var secBenchMesh = sync.OnceValue(func() *mesh.Index {
-	files := gen.Generate(gen.Config{Seed: 1, Services: 10000})
-	var res load.Result
-	for _, f := range files {
-		load.Decode(f.Name, f.Data, &res)
+func secBenchMesh() *mesh.Index {
+	m, err := genmesh.Mesh10k()
+	if err != nil {
+		panic(err)
 	}
-	return mesh.Build(res.Objects, mesh.Options{})
-})
+	return m.Index
+}
 
 // BenchmarkSecurityAllPairs resolves, for 20 sidecar clients and the ingress
 // gateway against every service port of a generated 10,000-service mesh: the

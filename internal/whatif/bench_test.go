@@ -1,20 +1,13 @@
 package whatif
 
 import (
-	"sync"
 	"testing"
 
 	networking "istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 
-	"github.com/meshdoctor/meshdoctor/internal/gen"
-	"github.com/meshdoctor/meshdoctor/internal/load"
+	"github.com/meshdoctor/meshdoctor/internal/gen/genmesh"
 	"github.com/meshdoctor/meshdoctor/internal/objects"
-)
-
-var (
-	objs10kOnce sync.Once
-	objs10k     []*objects.Object
 )
 
 // BenchmarkWhatifDR10k judges one DestinationRule change on the
@@ -25,13 +18,11 @@ var (
 //
 //	go test ./internal/whatif -run '^$' -bench WhatifDR10k -benchtime 3x -benchmem
 func BenchmarkWhatifDR10k(b *testing.B) {
-	objs10kOnce.Do(func() {
-		var r load.Result
-		for _, f := range gen.Generate(gen.Config{Seed: 1, Services: 10000}) {
-			load.Decode(f.Name, f.Data, &r)
-		}
-		objs10k = r.Objects
-	})
+	m, err := genmesh.Mesh10k()
+	if err != nil {
+		b.Fatal(err)
+	}
+	objs10k := m.Load.Objects
 	var change *objects.Object
 	for _, o := range objs10k {
 		dr, ok := o.Typed.(*networkingv1.DestinationRule)

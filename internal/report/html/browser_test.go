@@ -24,7 +24,7 @@ import (
 	xhtml "golang.org/x/net/html"
 
 	"github.com/meshdoctor/meshdoctor/internal/gen"
-	"github.com/meshdoctor/meshdoctor/internal/load"
+	"github.com/meshdoctor/meshdoctor/internal/gen/genmesh"
 )
 
 // chromium runs headless Chromium with extra arguments and returns stdout.
@@ -224,10 +224,7 @@ func TestBrowserHostile(t *testing.T) {
 // TestBrowserLarge renders the 1,000-service generated mesh (aggregated by
 // namespace) and reports the page's size and the time to a usable page.
 func TestBrowserLarge(t *testing.T) {
-	res := &load.Result{}
-	for _, f := range gen.Generate(gen.Config{Seed: 1, Services: 1000}) {
-		load.Decode(f.Name, f.Data, res)
-	}
+	res := genmesh.Decode(gen.Generate(gen.Config{Seed: 1, Services: 1000}))
 	start := time.Now()
 	page := report(t, res)
 	build := time.Since(start)
