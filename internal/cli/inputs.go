@@ -36,17 +36,7 @@ func (a *app) loadInput() (*input, error) {
 	if len(a.g.files) > 0 || len(a.g.kustomizations) > 0 {
 		res = load.Load(load.Options{Files: a.g.files, Kustomizations: a.g.kustomizations, Stdin: a.stdin})
 	}
-	for _, e := range res.Errors {
-		fmt.Fprintln(a.stderr, e.Error())
-	}
-	// Warnings (unknown fields, a kustomization file met in a -f walk) do not
-	// change the exit status, but a typo such as portLevelMTLS must not be silent.
-	for _, w := range res.Warnings {
-		fmt.Fprintln(a.stderr, "warning: "+w.Error())
-	}
-	if len(res.Errors) > 0 {
-		a.inputBroken()
-	}
+	a.reportLoad(res)
 	opts := mesh.Options{DefaultNamespace: a.g.namespace}
 	if a.g.kube {
 		live, err := a.loadCluster()
@@ -62,6 +52,22 @@ func (a *app) loadInput() (*input, error) {
 	}
 	idx := mesh.Build(res.Objects, opts)
 	return &input{res: res, idx: idx}, nil
+}
+
+// reportLoad prints a load's errors (file:line: message; the command then
+// exits 2 at the end, the rest still analyzed) and warnings to stderr.
+func (a *app) reportLoad(res *load.Result) {
+	for _, e := range res.Errors {
+		fmt.Fprintln(a.stderr, e.Error())
+	}
+	// Warnings (unknown fields, a kustomization file met in a -f walk) do not
+	// change the exit status, but a typo such as portLevelMTLS must not be silent.
+	for _, w := range res.Warnings {
+		fmt.Fprintln(a.stderr, "warning: "+w.Error())
+	}
+	if len(res.Errors) > 0 {
+		a.inputBroken()
+	}
 }
 
 // loadCluster reads the live cluster (--kube). Without -n, or with -A, every

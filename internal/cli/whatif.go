@@ -61,15 +61,7 @@ Exit status: 1 when the change breaks a path that worked, or lowers security unl
 				return err
 			}
 			chg := load.Load(load.Options{Files: changes, Stdin: a.stdin})
-			for _, e := range chg.Errors {
-				fmt.Fprintln(a.stderr, e.Error())
-			}
-			for _, w := range chg.Warnings {
-				fmt.Fprintln(a.stderr, "warning: "+w.Error())
-			}
-			if len(chg.Errors) > 0 {
-				a.inputBroken()
-			}
+			a.reportLoad(chg)
 			if len(chg.Objects) == 0 && len(keys) == 0 {
 				return usageErr("--change: no object of a known kind in %s", strings.Join(changes, ", "))
 			}

@@ -3,7 +3,6 @@ package resolve
 import (
 	"fmt"
 	"net"
-	"sort"
 	"strings"
 
 	networking "istio.io/api/networking/v1alpha3"
@@ -185,28 +184,28 @@ func (e *Engine) HostViews(svc *mesh.Service) []string {
 	e.addHostViews(v, set, svc.Host, svc)
 	// A VirtualService for the host sends its requests to other hosts, whose
 	// own configuration then decides (delegates and mirrors included).
-	host := strings.ToLower(svc.Host)
-	follow := func(r hostViewRoute) {
-		for _, d := range r.dests {
-			e.addHostViews(v, set, d, e.X.ServiceByHost(d))
-		}
+	for _, d := range v.routeDests(svc.Host) {
+		e.addHostViews(v, set, d, e.X.ServiceByHost(d))
 	}
+	return objects.SortedKeys(set)
+}
+
+// routeDests returns the destination hosts of the routes of every
+// VirtualService whose hosts match host (exact or wildcard).
+func (v *hostViews) routeDests(host string) []string {
+	host = strings.ToLower(host)
+	var out []string
 	for _, i := range v.routesByHost[host] {
-		follow(v.routes[i])
+		out = append(out, v.routes[i].dests...)
 	}
 	for _, i := range v.wildRoutes {
 		for _, h := range v.routes[i].hosts {
-			if h == "*" || (strings.HasPrefix(h, "*") && strings.HasSuffix(host, h[1:])) {
-				follow(v.routes[i])
+			if routeHostMatches(h, host) {
+				out = append(out, v.routes[i].dests...)
 				break
 			}
 		}
 	}
-	out := make([]string, 0, len(set))
-	for n := range set {
-		out = append(out, n)
-	}
-	sort.Strings(out)
 	return out
 }
 
@@ -460,30 +459,11 @@ func gatewayRouteRequest(r envoyRoute, h string) (Request, bool) {
 // server-side policies of those hosts can change the request's fate; nothing
 // else about other hosts can (whatif recomputes only such paths).
 func (e *Engine) RouteHosts(svc *mesh.Service) []string {
-	v := e.hostViewIndex()
-	host := strings.ToLower(svc.Host)
-	set := map[string]bool{host: true}
-	for _, i := range v.routesByHost[host] {
-		for _, d := range v.routes[i].dests {
-			set[d] = true
-		}
+	set := map[string]bool{strings.ToLower(svc.Host): true}
+	for _, d := range e.hostViewIndex().routeDests(svc.Host) {
+		set[d] = true
 	}
-	for _, i := range v.wildRoutes {
-		for _, h := range v.routes[i].hosts {
-			if h == "*" || (strings.HasPrefix(h, "*") && strings.HasSuffix(host, h[1:])) {
-				for _, d := range v.routes[i].dests {
-					set[d] = true
-				}
-				break
-			}
-		}
-	}
-	out := make([]string, 0, len(set))
-	for h := range set {
-		out = append(out, h)
-	}
-	sort.Strings(out)
-	return out
+	return objects.SortedKeys(set)
 }
 
 // HostPatterns returns the hosts an Istio config object names, resolved as
@@ -517,14 +497,7 @@ func HostPatterns(c mesh.Configurable) []string {
 // HostMatches reports whether host is matched by pattern (exact, "*", or a
 // "*.suffix" wildcard), as Istio's host.Name.Matches does for one name.
 func HostMatches(pattern, host string) bool {
-	pattern, host = strings.ToLower(pattern), strings.ToLower(host)
-	switch {
-	case pattern == host, pattern == "*":
-		return true
-	case strings.HasPrefix(pattern, "*"):
-		return strings.HasSuffix(host, pattern[1:])
-	}
-	return false
+	return routeHostMatches(strings.ToLower(pattern), strings.ToLower(host))
 }
 
 // ForgetRequests drops the caches of decisions about one request or one

@@ -744,17 +744,10 @@ func (r *Report) Text() string {
 	return b.String()
 }
 
+// refText is "Kind ns/name file:line field".
 func refText(r objects.Ref) string {
-	s := r.Kind + " "
-	if r.Namespace != "" {
-		s += r.Namespace + "/"
+	if r.Field == "" {
+		return r.String()
 	}
-	s += r.Name
-	if r.File != "" {
-		s += fmt.Sprintf(" %s:%d", r.File, r.Line)
-	}
-	if r.Field != "" {
-		s += " " + r.Field
-	}
-	return s
+	return r.String() + " " + r.Field
 }
