@@ -30,6 +30,7 @@ import (
 	"sync/atomic"
 
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
+	"github.com/meshdoctor/meshdoctor/internal/objects"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
 	"github.com/meshdoctor/meshdoctor/internal/trace"
 )
@@ -257,7 +258,7 @@ func (ev *evaluator) service(svc *mesh.Service, byNS map[string]map[string][]*cl
 		url := trace.ServiceURL(svc, port)
 		// The namespaces whose view of the host is their own.
 		for _, n := range views {
-			for _, cl := range sortedKeys(byNS[n]) {
+			for _, cl := range objects.SortedKeys(byNS[n]) {
 				set := &Clients{list: byNS[n][cl], class: cl}
 				set.n = len(set.list)
 				ev.evaluate(set, svc, port, url, nil)
@@ -476,13 +477,4 @@ func (ev *evaluator) gateway(gw *mesh.Workload, r resolve.GatewayRequest) {
 	req := r
 	ev.add(&Group{Clients: &Clients{list: []*client{{w: gw, ns: gw.Namespace, fp: fingerprint(gw)}}, n: 1}, Gateway: true, Route: &req,
 		URL: url, Method: r.Method, Headers: r.Headers, Service: tr.Service, Port: tr.Port, Trace: tr})
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

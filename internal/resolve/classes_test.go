@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -132,20 +133,10 @@ spec:
 		got = append(got, t.Kind+"="+t.Value)
 	}
 	want := []string{"principal=cluster.local/ns/pay/sa/billing", "namespace=dev", "serviceAccount=worker", "namespace=ops"}
-	if !reflect.DeepEqual(sortedCopy(got), sortedCopy(want)) {
+	if !reflect.DeepEqual(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
 		t.Errorf("terms %v, want %v", got, want)
 	}
 	if len(e.AuthzIdentityTerms(routingWorkload(t, e, "shop", "other"))) != 0 {
 		t.Errorf("no policy selects other")
 	}
-}
-
-func sortedCopy(s []string) []string {
-	c := append([]string(nil), s...)
-	for i := 1; i < len(c); i++ {
-		for j := i; j > 0 && c[j] < c[j-1]; j-- {
-			c[j], c[j-1] = c[j-1], c[j]
-		}
-	}
-	return c
 }
