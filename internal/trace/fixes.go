@@ -151,58 +151,22 @@ func (r *request) fixListen() []candidate {
 	return out
 }
 
-// editString returns a copy of o with the string at path changed by fn.
+// editString returns a copy of o with the string at path changed by fn; it
+// fails when the field is not a string.
 func editString(o *objects.Object, path string, fn func(string) string) (*objects.Object, bool) {
-	data, err := json.Marshal(o.Typed)
-	if err != nil {
-		return nil, false
-	}
-	var m any
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, false
-	}
-	segs := objects.Segments(path)
-	cur := m
-	for i, s := range segs {
-		last := i == len(segs)-1
-		switch k := s.(type) {
-		case string:
-			mm, ok := cur.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			if last {
-				str, ok := mm[k].(string)
-				if !ok {
-					return nil, false
-				}
-				mm[k] = fn(str)
-			}
-			cur = mm[k]
-		case int:
-			l, ok := cur.([]any)
-			if !ok || k >= len(l) {
-				return nil, false
-			}
-			if last {
-				str, ok := l[k].(string)
-				if !ok {
-					return nil, false
-				}
-				l[k] = fn(str)
-			}
-			cur = l[k]
+	isString := true
+	c, err := Edit(o, path, func(old any) (any, bool) {
+		s, ok := old.(string)
+		if !ok {
+			isString = false
+			return old, false
 		}
-	}
-	out, err := json.Marshal(m)
-	if err != nil {
+		return fn(s), false
+	})
+	if err != nil || !isString {
 		return nil, false
 	}
-	c := copyObject(o)
-	if err := json.Unmarshal(out, c.Typed); err != nil {
-		return nil, false
-	}
-	return c, true
+	return c.New, true
 }
 
 // fixInjectClient gives the client a sidecar (pod label sidecar.istio.io/inject: "true").

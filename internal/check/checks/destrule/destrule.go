@@ -301,7 +301,7 @@ func runDisable(p *check.Pass) {
 		f := &check.Finding{Object: h.ref,
 			Message: fmt.Sprintf("%s %s/%s sets tls.mode DISABLE towards %s, whose pods have sidecars: the calls go in plaintext, without mTLS identity, instead of the Istio mTLS auto mTLS would use", h.ref.Kind, h.ref.Namespace, h.ref.Name, list)}
 		if h.tls.From != nil && h.tls.Path != "" {
-			if ch, err := check.Edit(h.tls.From.Obj, h.tls.Path, func(any) (any, bool) { return nil, true }); err == nil {
+			if ch, err := trace.Edit(h.tls.From.Obj, h.tls.Path, func(any) (any, bool) { return nil, true }); err == nil {
 				f.Propose(check.Candidate{Summary: fmt.Sprintf("remove %s from DestinationRule %s/%s so that auto mTLS sends Istio mTLS", h.tls.Path, h.tls.From.Namespace, h.tls.From.Name),
 					Changes: []trace.Change{ch}})
 			}

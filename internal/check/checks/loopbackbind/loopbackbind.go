@@ -80,7 +80,7 @@ func run(p *check.Pass) {
 		f.Relate(callers[k]...)
 		f.Relate(d.By[min(1, len(d.By)):]...)
 		if at.Field != "" && k.w.Obj != nil {
-			if ch, err := check.Edit(k.w.Obj, at.Field, func(v any) (any, bool) {
+			if ch, err := trace.Edit(k.w.Obj, at.Field, func(v any) (any, bool) {
 				s, ok := v.(string)
 				if !ok {
 					return v, false
