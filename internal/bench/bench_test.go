@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/meshdoctor/meshdoctor/internal/bench"
+	"github.com/meshdoctor/meshdoctor/internal/check"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks"
 	"github.com/meshdoctor/meshdoctor/internal/gen"
 	"github.com/meshdoctor/meshdoctor/internal/gen/genmesh"
 	"github.com/meshdoctor/meshdoctor/internal/load"
@@ -162,4 +164,18 @@ func TestCheckPhase(t *testing.T) {
 	if !strings.Contains(text.String(), "decode-only time") {
 		t.Errorf("no ratio line:\n%s", text.String())
 	}
+}
+
+// BenchmarkCheck10k is the check phase alone (every check, fixes as the CLI
+// verifies them) on the indexed 10,000-service mesh: the part of `check`
+// that comes after decoding, to profile with -cpuprofile/-memprofile.
+func BenchmarkCheck10k(b *testing.B) {
+	x := mesh.Build(genmesh.Decode(files10k()).Objects, mesh.Options{})
+	all := checks.All()
+	b.ReportAllocs()
+	var findings int
+	for b.Loop() {
+		findings = len(check.Run(x, all, bench.CheckOptions).Findings)
+	}
+	b.ReportMetric(float64(findings), "findings")
 }

@@ -26,21 +26,20 @@ var Check = &check.Check{
 }
 
 func run(p *check.Pass) {
-	by := map[objects.Key][]*objects.Object{}
-	var keys []objects.Key
+	by := make(map[objects.Key][]*objects.Object, len(p.X.Objects))
+	var dups []objects.Key
 	for _, o := range p.X.Objects {
 		k := o.Key()
-		if len(by[k]) == 0 {
-			keys = append(keys, k)
-		}
 		by[k] = append(by[k], o)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
-	for _, k := range keys {
-		os := by[k]
-		if len(os) < 2 {
-			continue
+		if len(by[k]) == 2 {
+			dups = append(dups, k)
 		}
+	}
+	// Sort only the keys defined twice or more (a few, where every object
+	// is a key): Key.String allocates.
+	sort.Slice(dups, func(i, j int) bool { return dups[i].String() < dups[j].String() })
+	for _, k := range dups {
+		os := by[k]
 		var at []string
 		for _, o := range os {
 			at = append(at, o.Pos.String())

@@ -5,6 +5,7 @@ package peerauthweaken
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -78,8 +79,11 @@ func run(p *check.Pass) {
 		}
 		msg := fmt.Sprintf("PeerAuthentication %s/%s relaxes the STRICT mTLS of namespace %s on %s: those ports accept plaintext from any caller",
 			pa.Namespace, pa.Name, pa.Namespace, strings.Join(parts, ", "))
-		if callers := plaintextCallers(p, weak); len(callers) > 0 {
-			msg += fmt.Sprintf(", and %d caller(s) without mTLS now reach them in plaintext (%s)", len(callers), strings.Join(first(callers, 5), ", "))
+		if n, some := plaintextCallers(p, weak, 5); n > 0 {
+			if n > len(some) {
+				some = append(some, "...")
+			}
+			msg += fmt.Sprintf(", and %d caller(s) without mTLS now reach them in plaintext (%s)", n, strings.Join(some, ", "))
 		}
 		f := &check.Finding{Object: weak[0].at, Message: msg}
 		ns := p.X.Namespace(pa.Namespace)
@@ -126,46 +130,68 @@ func containerPorts(w *mesh.Workload) []int32 {
 	return out
 }
 
-// plaintextCallers lists the clients whose path to a Service of a weakened
-// workload works in plaintext (read from the shared path evaluation, as trace
-// decides it).
-func plaintextCallers(p *check.Pass, weak []weakened) []string {
-	res := p.Shared("paths", func() any { return paths.All(p.Engine, paths.Options{}) }).(*paths.Result)
-	targets := map[*mesh.Workload]bool{}
+// plaintextCallers counts the clients whose path to a weakened port works in
+// plaintext (read from the shared path evaluation, as trace decides it) and
+// returns the keys of the first max of them in sorted order. A path reaches
+// a weakened workload's port when its Service selects the workload (the
+// EndpointSlice controller's rule, as in resolve.EndpointSet) and the
+// Service port's targetPort is that port on the workload's pods. A weakened
+// port is often reached by most of the mesh, so the callers are collected by
+// pointer and only the few shown are named.
+func plaintextCallers(p *check.Pass, weak []weakened, max int) (int, []string) {
+	bySvc := plaintextGroups(p)
+	seen := map[*mesh.Workload]bool{}
 	for _, x := range weak {
-		targets[x.w] = true
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, g := range res.Groups {
-		if g.Trace.Result != trace.ResultOK || g.Trace.Security != resolve.TLSPlaintext || g.Service == nil || g.Port == nil {
-			continue
-		}
-		hit := false
-		for _, ep := range p.Engine.Endpoints(g.Service, g.Port, nil) {
-			if targets[ep.Workload] {
-				hit = true
-				break
+		for _, svc := range p.X.ServicesIn(x.w.Namespace) {
+			groups := bySvc[svc]
+			if len(groups) == 0 || len(svc.Selector) == 0 || !mesh.SubsetOf(svc.Selector, x.w.Labels) {
+				continue
+			}
+			for _, g := range groups {
+				if p.Engine.TargetPort(svc, g.Port, x.w).Port != x.port {
+					continue
+				}
+				g.Clients.Each(func(w *mesh.Workload) bool {
+					seen[w] = true
+					return true
+				})
 			}
 		}
-		if !hit {
-			continue
-		}
-		g.Clients.Each(func(w *mesh.Workload) bool {
-			if !seen[w.Key()] {
-				seen[w.Key()] = true
-				out = append(out, w.Key())
-			}
-			return true
-		})
 	}
-	sort.Strings(out)
-	return out
+	return len(seen), smallestKeys(seen, max)
 }
 
-func first(s []string, n int) []string {
-	if len(s) > n {
-		return append(append([]string(nil), s[:n]...), "...")
+// smallestKeys returns the max smallest workload keys of set, sorted,
+// without sorting the whole set.
+func smallestKeys(set map[*mesh.Workload]bool, max int) []string {
+	var some []string // the smallest keys so far, sorted
+	for w := range set {
+		k := w.Key()
+		if len(some) == max && k >= some[max-1] {
+			continue
+		}
+		i, _ := slices.BinarySearch(some, k)
+		if len(some) < max {
+			some = append(some, "")
+		}
+		copy(some[i+1:], some[i:])
+		some[i] = k
 	}
-	return s
+	return some
+}
+
+// plaintextGroups indexes, once per run, the path groups that work in
+// plaintext by the Service they reach: every weakening policy looks up the
+// Services of its workloads instead of walking every path of the mesh.
+func plaintextGroups(p *check.Pass) map[*mesh.Service][]*paths.Group {
+	return p.Shared("peerauthweaken.plaintext", func() any {
+		res := p.Shared("paths", func() any { return paths.All(p.Engine, paths.Options{}) }).(*paths.Result)
+		m := map[*mesh.Service][]*paths.Group{}
+		for _, g := range res.Groups {
+			if g.Trace.Result == trace.ResultOK && g.Trace.Security == resolve.TLSPlaintext && g.Service != nil && g.Port != nil {
+				m[g.Service] = append(m[g.Service], g)
+			}
+		}
+		return m
+	}).(map[*mesh.Service][]*paths.Group)
 }
