@@ -47,6 +47,7 @@ type weakened struct {
 
 func run(p *check.Pass) {
 	e := p.Engine
+	seen := map[*mesh.Workload]bool{} // reused: cleared maps keep their room
 	for _, pa := range p.X.PeerAuthentications {
 		sel := pa.Spec.GetSelector().GetMatchLabels()
 		if len(sel) == 0 || pa.Namespace == p.X.Mesh.RootNamespace {
@@ -79,7 +80,7 @@ func run(p *check.Pass) {
 		}
 		msg := fmt.Sprintf("PeerAuthentication %s/%s relaxes the STRICT mTLS of namespace %s on %s: those ports accept plaintext from any caller",
 			pa.Namespace, pa.Name, pa.Namespace, strings.Join(parts, ", "))
-		if n, some := plaintextCallers(p, weak, 5); n > 0 {
+		if n, some := plaintextCallers(p, weak, 5, seen); n > 0 {
 			if n > len(some) {
 				some = append(some, "...")
 			}
@@ -138,9 +139,9 @@ func containerPorts(w *mesh.Workload) []int32 {
 // Service port's targetPort is that port on the workload's pods. A weakened
 // port is often reached by most of the mesh, so the callers are collected by
 // pointer and only the few shown are named.
-func plaintextCallers(p *check.Pass, weak []weakened, max int) (int, []string) {
+func plaintextCallers(p *check.Pass, weak []weakened, max int, seen map[*mesh.Workload]bool) (int, []string) {
 	bySvc := plaintextGroups(p)
-	seen := map[*mesh.Workload]bool{}
+	clear(seen)
 	for _, x := range weak {
 		for _, svc := range p.X.ServicesIn(x.w.Namespace) {
 			groups := bySvc[svc]
