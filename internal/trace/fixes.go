@@ -52,6 +52,7 @@ func (r *request) fixes() []Fix {
 		cands = append(cands, r.fixAuthz()...)
 	case CauseUnknownHost:
 		cands = append(cands, r.fixRouteHost()...)
+		cands = append(cands, r.fixRoutePort()...)
 		cands = append(cands, r.fixServiceEntry()...)
 	}
 	var out []Fix
@@ -444,6 +445,48 @@ func (r *request) fixRouteHost() []candidate {
 		summary:  fmt.Sprintf("route to Service %s/%s instead of %q, which no Service or ServiceEntry declares (%s)", f.vs.Namespace, name, bad, f.vs.Obj.At(f.vsPath)),
 		security: "none",
 		changes:  []Change{{Old: f.vs.Obj, New: nv}},
+	}}
+}
+
+// fixRoutePort points a route destination port that the Service lacks at the
+// Service port meant: the only port, or the one whose targetPort is the
+// number written (a container port written where the Service port belongs).
+func (r *request) fixRoutePort() []candidate {
+	f := r.failed
+	if f.portVS == nil || f.portSvc == nil {
+		return nil
+	}
+	var bad int64
+	var chosen int32
+	c, err := Edit(f.portVS.Obj, f.portPath, func(old any) (any, bool) {
+		n, ok := old.(float64)
+		if !ok {
+			return old, false
+		}
+		bad = int64(n)
+		var want *mesh.ServicePort
+		if len(f.portSvc.Ports) == 1 {
+			want = &f.portSvc.Ports[0]
+		} else {
+			for i := range f.portSvc.Ports {
+				if sp := &f.portSvc.Ports[i]; sp.TargetPort.IntValue() == int(n) {
+					want = sp
+				}
+			}
+		}
+		if want == nil {
+			return old, false
+		}
+		chosen = want.Port
+		return want.Port, false
+	})
+	if err != nil || chosen == 0 {
+		return nil
+	}
+	return []candidate{{
+		summary:  fmt.Sprintf("route to port %d of Service %s instead of %d, which it does not declare (%s)", chosen, f.portSvc.Key(), bad, f.portVS.Obj.At(f.portPath)),
+		security: "none",
+		changes:  []Change{{Old: f.portVS.Obj, New: c.New}},
 	}}
 }
 

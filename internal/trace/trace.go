@@ -74,6 +74,10 @@ type failure struct {
 	// vs and vsPath: the route destination host that is in no registry.
 	vs     *mesh.VirtualService
 	vsPath string
+	// portVS and portPath: the route destination port that portSvc lacks.
+	portVS   *mesh.VirtualService
+	portPath string
+	portSvc  *mesh.Service
 }
 
 // Run traces one request from FROM (NAMESPACE/WORKLOAD or "external") to TO (a
@@ -294,8 +298,29 @@ func (r *request) route() error {
 	}
 	port, err := r.servicePort(rd.Service, p)
 	if err != nil {
-		r.hop("destination", HopFail, err.Error(), resolve.Decision{By: []objects.Ref{rd.Service.Obj.Ref("spec.ports")}})
-		r.fail(CauseUnknownHost, &failure{detail: err.Error()})
+		// A route whose destination names a port the Service lacks: pilot
+		// names the cluster outbound|PORT||host (route/route.go
+		// GetDestinationCluster) but builds clusters only for the Service's
+		// ports, so Envoy answers 503 NC. The route's port is what to fix.
+		f := &failure{detail: err.Error()}
+		by := []objects.Ref{rd.Service.Obj.Ref("spec.ports")}
+		if vs := rd.VirtualService; vs != nil && vs.Obj != nil && rd.Delegate == nil && dest.Port != 0 {
+			var path string
+			switch {
+			case rd.HTTPRoute >= 0:
+				path = objects.Path("spec", "http", rd.HTTPRoute, "route", 0, "destination", "port", "number")
+			case rd.TCPRoute >= 0:
+				path = objects.Path("spec", "tcp", rd.TCPRoute, "route", 0, "destination", "port", "number")
+			case rd.TLSRoute >= 0:
+				path = objects.Path("spec", "tls", rd.TLSRoute, "route", 0, "destination", "port", "number")
+			}
+			if path != "" {
+				by = append([]objects.Ref{vs.Obj.Ref(path)}, by...)
+				f.portVS, f.portPath, f.portSvc = vs, path, rd.Service
+			}
+		}
+		r.hop("destination", HopFail, err.Error(), resolve.Decision{By: by})
+		r.fail(CauseUnknownHost, f)
 		return nil
 	}
 	r.port = port
