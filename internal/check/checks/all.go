@@ -17,6 +17,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/portlevelmtls"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/protocolselection"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/restartneeded"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks/serviceport"
 )
 
 // All returns every check, sorted by code: the driver's own first.
@@ -44,6 +45,7 @@ func All() []*check.Check {
 		authzplaintext.Check,
 		loopbackbind.Check,
 		protocolselection.Check,
+		serviceport.Check,
 		failingpaths.PlaintextToStrict,
 		failingpaths.MTLSToNonMesh,
 		failingpaths.SANMismatch,
