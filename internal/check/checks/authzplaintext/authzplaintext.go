@@ -59,6 +59,7 @@ func run(p *check.Pass) {
 		field  string
 		ports  []string
 		refs   []objects.Ref
+		open   []openPort
 	}
 	hits := map[*mesh.AuthorizationPolicy]*hit{}
 	var order []*mesh.AuthorizationPolicy
@@ -88,6 +89,7 @@ func run(p *check.Pass) {
 					order = append(order, sp.Policy)
 				}
 				h.ports = append(h.ports, fmt.Sprintf("%s:%d (%s)", w.Key(), port, d.Mode))
+				h.open = append(h.open, openPort{w, port})
 				if len(d.By) > 0 {
 					h.refs = append(h.refs, d.By[0])
 				}
@@ -108,6 +110,11 @@ func run(p *check.Pass) {
 		f := &check.Finding{Object: pol.Obj.Ref(h.field),
 			Message: fmt.Sprintf("%s AuthorizationPolicy %s/%s matches on peer identity, but mTLS is not required on %s: %s", h.action, pol.Namespace, pol.Name, list, effect)}
 		f.Relate(h.refs...)
+		if p.Fixes() {
+			if c, ok := requireMTLS(p, pol, h.open); ok {
+				f.Propose(c)
+			}
+		}
 		p.Report(*f)
 	}
 }

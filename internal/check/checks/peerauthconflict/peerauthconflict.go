@@ -42,7 +42,7 @@ var Workload = &check.Check{
 		What:    "Two or more PeerAuthentications with a selector match the pods of one workload that has a sidecar.",
 		Why:     why,
 		Example: "kind: PeerAuthentication\nmetadata: {name: a-permissive}\nspec: {selector: {matchLabels: {version: v1}}, mtls: {mode: PERMISSIVE}}\n---\nkind: PeerAuthentication\nmetadata: {name: blog-strict}\nspec: {selector: {matchLabels: {app: blog}}, mtls: {mode: STRICT}}   # ignored on blog pods labelled version: v1",
-		Fix:     "Make the selectors disjoint, or merge the policies into one.",
+		Fix:     "Make the selectors disjoint, or merge the policies into one. A policy ignored on every pod it selects changes nothing: delete it.",
 	},
 	Run: runWorkload,
 }
@@ -171,7 +171,46 @@ func runWorkload(p *check.Pass) {
 			}
 			f.Relate(kept.Obj.Ref("spec.selector"))
 			f.Relate(refs...)
+			if p.Fixes() && ignoredEverywhere(p, pa) {
+				f.Propose(check.Candidate{
+					Summary: fmt.Sprintf("delete PeerAuthentication %s/%s: an older selector policy applies on every pod it selects, so Istio ignores it everywhere and nothing changes (to get its mode %s, set it in %s/%s or make the selectors disjoint)",
+						pa.Namespace, pa.Name, mode(pa), kept.Namespace, kept.Name),
+					Changes: deleteChange(pa),
+				})
+			}
 			p.Report(*f)
 		}
 	}
+}
+
+// ignoredEverywhere reports whether deleting the selector policy pa changes
+// nothing: every pod it selects either has a sidecar on which an older
+// selector policy of the namespace applies instead (the oldest wins, the
+// others are skipped whole: authentication.go getConfigsForWorkload,
+// policy_applier.go ComposePeerAuthentication), or reads no PeerAuthentication
+// at all (no proxy, or a gateway, whose listeners come from Gateway servers).
+// Pods in ambient mode count as read: ztunnel applies PeerAuthentication and
+// its choice among several is not modeled.
+func ignoredEverywhere(p *check.Pass, pa *mesh.PeerAuthentication) bool {
+	for _, w := range p.X.Select(pa.Namespace, pa.Spec.GetSelector().GetMatchLabels()) {
+		sc := p.Engine.Sidecar(w)
+		if sc.Ambient {
+			return false
+		}
+		if sc.Kind != resolve.ProxySidecar {
+			continue
+		}
+		older := false
+		for _, q := range p.X.PeerAuthentications {
+			if q != pa && q.Namespace == pa.Namespace && !namespaceWide(q) &&
+				mesh.SubsetOf(q.Spec.GetSelector().GetMatchLabels(), w.Labels) && mesh.CreationOrder(q.Obj, pa.Obj) {
+				older = true
+				break
+			}
+		}
+		if !older {
+			return false
+		}
+	}
+	return true
 }

@@ -18,8 +18,8 @@ var Selector = &check.Check{
 	Code: "MD0103", Name: "peerauthentication-no-effect", Severity: check.Warning,
 	Doc: check.Doc{
 		Title: "A selector PeerAuthentication that applies to no sidecar",
-		What: "A PeerAuthentication with a selector that matches no pod of its namespace, only pods without a sidecar, " +
-			"only gateway pods, or that sits in the root namespace.",
+		What: "A PeerAuthentication with a selector that matches no pod of its namespace, only pods without a sidecar " +
+			"(and not in ambient mode), only gateway pods, or that sits in the root namespace.",
 		Why: "A PeerAuthentication is enforced by the inbound listeners of the server's sidecar " +
 			"(pilot/pkg/security/authn/policy_applier.go). Pods without a sidecar have none, and gateways' listeners " +
 			"come from Gateway resources, not PeerAuthentication (ISTIO-SEMANTICS.md §4). Selector policies in the root " +
@@ -36,7 +36,7 @@ var StrictNoSidecar = &check.Check{
 	Code: "MD0104", Name: "strict-without-sidecars", Severity: check.Warning,
 	Doc: check.Doc{
 		Title:   "STRICT namespace-wide PeerAuthentication in a namespace without sidecars",
-		What:    "A namespace-wide PeerAuthentication with mode STRICT in a namespace whose workloads all run without a sidecar.",
+		What:    "A namespace-wide PeerAuthentication with mode STRICT in a namespace whose workloads all run without a sidecar and none in ambient mode (ztunnel enforces PeerAuthentication for ambient pods).",
 		Why:     "STRICT is enforced by the servers' sidecars (policy_applier.go); without them nothing is enforced, and the namespace accepts plaintext from anyone despite the policy.",
 		Example: "kind: PeerAuthentication\nmetadata: {name: default, namespace: legacy}   # no pod in legacy has a sidecar\nspec: {mtls: {mode: STRICT}}",
 		Fix:     "Inject sidecars into the namespace (label istio-injection=enabled and restart the pods), or delete the policy.",
@@ -71,7 +71,7 @@ func runSelector(p *check.Pass) {
 			msg = fmt.Sprintf("PeerAuthentication %s/%s selects no pod: no workload of namespace %s has the labels %s", pa.Namespace, pa.Name, pa.Namespace, labels(sel))
 		case allGateways(p.Engine, ws):
 			msg = fmt.Sprintf("PeerAuthentication %s/%s selects only the gateway %s, whose listeners PeerAuthentication never configures: it changes nothing", pa.Namespace, pa.Name, names(ws))
-		case noneHasSidecar(p.Engine, ws):
+		case noneHasSidecar(p.Engine, ws) && !anyAmbient(p.Engine, ws):
 			msg = fmt.Sprintf("PeerAuthentication %s/%s selects only %s, whose pods run without a sidecar: nothing enforces it, so it changes nothing", pa.Namespace, pa.Name, names(ws))
 			sev = check.Info
 		default:
@@ -100,7 +100,7 @@ func runStrict(p *check.Pass) {
 			continue
 		}
 		ws := p.X.WorkloadsIn(pa.Namespace)
-		if len(ws) == 0 || !noneHasSidecar(p.Engine, ws) {
+		if len(ws) == 0 || !noneHasSidecar(p.Engine, ws) || anyAmbient(p.Engine, ws) {
 			continue
 		}
 		f := &check.Finding{Object: pa.Obj.Ref("spec.mtls.mode"),
@@ -108,8 +108,29 @@ func runStrict(p *check.Pass) {
 		for _, w := range ws {
 			f.Relate(p.Engine.Sidecar(w).By...)
 		}
+		// Only the servers' sidecars read the policy (policy_applier.go), and
+		// clients' auto mTLS follows the endpoints' tlsMode label, which pods
+		// without a sidecar lack: deleting it changes no connection.
+		f.Propose(check.Candidate{
+			Summary: fmt.Sprintf("delete PeerAuthentication %s/%s, which no sidecar enforces (to make STRICT real instead, inject sidecars into namespace %s and restart its pods)", pa.Namespace, pa.Name, pa.Namespace),
+			Changes: []trace.Change{check.Delete(pa.Obj)},
+		})
 		p.Report(*f)
 	}
+}
+
+// anyAmbient reports a pod enrolled in ambient mode: it has no sidecar, but
+// ztunnel enforces PeerAuthentication for it ("In ambient mode ... DISABLE
+// mode is not supported. STRICT mode is useful to ensure that connections that
+// bypass the mesh are not possible": istio/api peer_authentication.proto), so
+// a policy on it is not without effect.
+func anyAmbient(e *resolve.Engine, ws []*mesh.Workload) bool {
+	for _, w := range ws {
+		if e.Sidecar(w).Ambient {
+			return true
+		}
+	}
+	return false
 }
 
 func allGateways(e *resolve.Engine, ws []*mesh.Workload) bool {

@@ -13,6 +13,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/objects"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
+	"github.com/meshdoctor/meshdoctor/internal/trace"
 )
 
 // WithoutSelector is MD0105.
@@ -26,7 +27,8 @@ var WithoutSelector = &check.Check{
 			"port-level settings only from the workload policy it selects (policy_applier.go ComposePeerAuthentication). " +
 			"Applied, the object is refused; loaded some other way, its ports are ignored.",
 		Example: "kind: PeerAuthentication\nspec:\n  mtls: {mode: STRICT}\n  portLevelMtls:\n    8080: {mode: PERMISSIVE}",
-		Fix:     "Move portLevelMtls to a PeerAuthentication with a selector for the workloads that serve that port.",
+		Fix: "Remove portLevelMtls from the policy: it changes no port's mode there. If a per-port mode is meant, set it in " +
+			"a PeerAuthentication with a selector for the workloads that serve that port.",
 	},
 	Run: runWithoutSelector,
 }
@@ -59,8 +61,27 @@ func runWithoutSelector(p *check.Pass) {
 		f := &check.Finding{Object: pa.Obj.Ref("spec.portLevelMtls"),
 			Message: fmt.Sprintf("PeerAuthentication %s/%s sets portLevelMtls (ports %s) without a selector: the API server rejects it (portLevelMtls requires selector) and istiod ignores port-level settings of namespace-wide policies",
 				pa.Namespace, pa.Name, strings.Join(ports, ", "))}
+		if p.Fixes() {
+			proposeRemove(f, pa)
+		}
 		p.Report(*f)
 	}
+}
+
+// proposeRemove removes the portLevelMtls of a mesh- or namespace-wide policy:
+// istiod reads port-level modes only from the workload policy
+// (policy_applier.go ComposePeerAuthentication), so no port's mode changes, and
+// the object then passes validation.
+func proposeRemove(f *check.Finding, pa *mesh.PeerAuthentication) {
+	ch, err := trace.Edit(pa.Obj, "spec.portLevelMtls", func(any) (any, bool) { return nil, true })
+	if err != nil {
+		return
+	}
+	f.Propose(check.Candidate{
+		Summary: fmt.Sprintf("remove portLevelMtls from PeerAuthentication %s/%s: Istio ignores it without a selector, so no port's mode changes; for a per-port mode, set portLevelMtls in a PeerAuthentication whose selector matches the workloads that serve the port",
+			pa.Namespace, pa.Name),
+		Changes: []trace.Change{ch},
+	})
 }
 
 func runServicePort(p *check.Pass) {
@@ -85,6 +106,7 @@ func runServicePort(p *check.Pass) {
 			port := int32(key)
 			declared := false
 			var targets []string
+			tps := map[int32]bool{}
 			for _, w := range ws {
 				if _, cp := w.ContainerPort(port); cp != nil {
 					declared = true
@@ -97,6 +119,7 @@ func runServicePort(p *check.Pass) {
 					if sp := svc.Port(port); sp != nil {
 						if tp := e.TargetPort(svc, sp, w); tp.Port != 0 && tp.Port != port {
 							targets = append(targets, fmt.Sprintf("Service %s port %d targets %s port %d", svc.Key(), port, w.Key(), tp.Port))
+							tps[tp.Port] = true
 						}
 					}
 				}
@@ -105,9 +128,53 @@ func runServicePort(p *check.Pass) {
 				continue
 			}
 			sort.Strings(targets)
-			p.Report(check.Finding{Object: pa.Obj.Ref(objects.Child("spec.portLevelMtls", strconv.Itoa(key))),
+			f := &check.Finding{Object: pa.Obj.Ref(objects.Child("spec.portLevelMtls", strconv.Itoa(key))),
 				Message: fmt.Sprintf("portLevelMtls %d of PeerAuthentication %s/%s is a Service port, not a container port (%s): Istio keys portLevelMtls by the container port, so this entry is ignored",
-					key, pa.Namespace, pa.Name, strings.Join(targets, "; "))})
+					key, pa.Namespace, pa.Name, strings.Join(targets, "; "))}
+			if len(tps) == 1 && p.Fixes() {
+				for tp := range tps {
+					proposeRekey(f, pa, key, int(tp))
+				}
+			}
+			p.Report(*f)
 		}
 	}
+}
+
+// proposeRekey moves the portLevelMtls entry of Service port from to the
+// container port to that the Service targets on every selected workload:
+// the sidecar's inbound listener looks the entry up by the container port
+// (listener_inbound.go ForPort(targetPort)), so the entry's mode then applies
+// to the traffic sent through the Service port. When the container port has
+// an entry already, that entry decides the port today: with the same mode the
+// dead entry is removed, with another mode nothing is proposed (which mode is
+// meant is not known).
+func proposeRekey(f *check.Finding, pa *mesh.PeerAuthentication, from, to int) {
+	fromKey, toKey := strconv.Itoa(from), strconv.Itoa(to)
+	entries := pa.Spec.GetPortLevelMtls()
+	summary := fmt.Sprintf("key the portLevelMtls entry of PeerAuthentication %s/%s by container port %d (the Service's targetPort) instead of Service port %d, keeping mode %s",
+		pa.Namespace, pa.Name, to, from, entries[uint32(from)].GetMode())
+	if cur, ok := entries[uint32(to)]; ok {
+		if cur.GetMode() != entries[uint32(from)].GetMode() {
+			return
+		}
+		summary = fmt.Sprintf("remove the portLevelMtls entry %d of PeerAuthentication %s/%s: its container port %d has an entry with the same mode %s already",
+			from, pa.Namespace, pa.Name, to, cur.GetMode())
+	}
+	ch, err := trace.Edit(pa.Obj, "spec.portLevelMtls", func(old any) (any, bool) {
+		m, ok := old.(map[string]any)
+		if !ok {
+			return old, false
+		}
+		v := m[fromKey]
+		delete(m, fromKey)
+		if _, ok := m[toKey]; !ok {
+			m[toKey] = v
+		}
+		return m, false
+	})
+	if err != nil {
+		return
+	}
+	f.Propose(check.Candidate{Summary: summary, Changes: []trace.Change{ch}})
 }
