@@ -151,7 +151,18 @@ func runUnknownHost(p *check.Pass) {
 		if len(svcs) > 0 || len(ses) > 0 {
 			continue
 		}
-		p.Reportf(dr.Obj, "spec.host", "DestinationRule %s/%s has host %q, which matches no Service or ServiceEntry of the input, so it applies to nothing", dr.Namespace, dr.Name, h)
+		f := p.Reportf(dr.Obj, "spec.host", "DestinationRule %s/%s has host %q, which matches no Service or ServiceEntry of the input, so it applies to nothing", dr.Namespace, dr.Name, h)
+		if !p.Fixes() {
+			continue
+		}
+		// The FQDN, not a short name: a short name resolves in the rule's
+		// namespace (ResolveShortnameToFQDN), which may not be the Service's.
+		if s := nearService(p.X, dr.Namespace, h); s != nil {
+			if ch, err := trace.Edit(dr.Obj, "spec.host", setTo(s.Host)); err == nil {
+				f.Propose(check.Candidate{Summary: fmt.Sprintf("set the host of DestinationRule %s/%s to %s, the FQDN of Service %s", dr.Namespace, dr.Name, s.Host, s.Key()),
+					Changes: []trace.Change{ch}})
+			}
+		}
 	}
 }
 
@@ -164,11 +175,25 @@ func runSelector(p *check.Pass) {
 		if len(p.X.Select(dr.Namespace, sel)) > 0 {
 			continue
 		}
-		var l []string
-		for _, k := range objects.SortedKeys(sel) {
-			l = append(l, k+"="+sel[k])
+		f := p.Reportf(dr.Obj, "spec.workloadSelector", "DestinationRule %s/%s applies only to clients labelled %s in namespace %s, and there is none, so it changes nothing", dr.Namespace, dr.Name, labelString(sel), dr.Namespace)
+		if !p.Fixes() {
+			continue
 		}
-		p.Reportf(dr.Obj, "spec.workloadSelector", "DestinationRule %s/%s applies only to clients labelled %s in namespace %s, and there is none, so it changes nothing", dr.Namespace, dr.Name, strings.Join(l, ","), dr.Namespace)
+		// The selector matches client workloads of the rule's own namespace
+		// only (sidecar.go DestinationRule: sc.Namespace == rule namespace and
+		// matchLabels a subset of the proxy's labels).
+		var cands []map[string]string
+		for _, w := range p.X.WorkloadsIn(dr.Namespace) {
+			if !w.Implicit {
+				cands = append(cands, w.Labels)
+			}
+		}
+		if want, ok := nearLabels(sel, cands); ok {
+			if ch, err := trace.Edit(dr.Obj, "spec.workloadSelector.matchLabels", setTo(want)); err == nil {
+				f.Propose(check.Candidate{Summary: fmt.Sprintf("apply DestinationRule %s/%s to the clients labelled %s", dr.Namespace, dr.Name, labelString(want)),
+					Changes: []trace.Change{ch}})
+			}
+		}
 	}
 }
 
@@ -186,6 +211,22 @@ func runMerged(p *check.Pass) {
 			kept = m.m.PolicyFrom.Namespace + "/" + m.m.PolicyFrom.Name
 		}
 		for _, r := range m.m.Rules {
+			// The rule's findings share one fix, decided once, for a
+			// finding only: deleting the rule when nothing of it is used.
+			var del []check.Candidate
+			decided := false
+			propose := func(f *check.Finding) {
+				if !decided && p.Fixes() {
+					decided = true
+					if unusedRule(p, m.m, r) {
+						del = []check.Candidate{{Summary: fmt.Sprintf("delete DestinationRule %s/%s: Istio ignores all of it (%s), so no proxy's configuration changes", r.Namespace, r.Name, ignoredParts(r)),
+							Changes: []trace.Change{check.Delete(r.Obj)}}}
+					}
+				}
+				for _, c := range del {
+					f.Propose(c)
+				}
+			}
 			if r.Spec.GetTrafficPolicy() != nil && r != m.m.PolicyFrom {
 				f := &check.Finding{Object: r.Obj.Ref("spec.trafficPolicy"),
 					Message: fmt.Sprintf("the trafficPolicy of DestinationRule %s/%s is ignored: %s share host %s in namespace %s, and Istio merges them keeping only the first top-level trafficPolicy, that of %s",
@@ -194,6 +235,7 @@ func runMerged(p *check.Pass) {
 				if m.m.PolicyFrom != nil {
 					f.Relate(m.m.PolicyFrom.Obj.Ref("spec.trafficPolicy"))
 				}
+				propose(f)
 				p.Report(*f)
 			}
 			for i, s := range r.Spec.GetSubsets() {
@@ -206,6 +248,7 @@ func runMerged(p *check.Pass) {
 						s.GetName(), r.Namespace, r.Name, ms.From.Namespace, ms.From.Name, m.m.Host),
 					Assumptions: orderAssumption(m.m)}
 				f.Relate(ms.From.Obj.Ref(ms.Path))
+				propose(f)
 				p.Report(*f)
 			}
 		}
@@ -242,7 +285,10 @@ func runSubset(p *check.Pass) {
 			}
 			if len(empty) > 0 {
 				sort.Strings(empty)
-				p.Reportf(dr.Obj, path+".labels", "subset %q of DestinationRule %s/%s selects none of the pods of %s: requests routed to it get 503 UH \"no healthy upstream\"", s.GetName(), dr.Namespace, dr.Name, strings.Join(empty, ", "))
+				f := p.Reportf(dr.Obj, path+".labels", "subset %q of DestinationRule %s/%s selects none of the pods of %s: requests routed to it get 503 UH \"no healthy upstream\"", s.GetName(), dr.Namespace, dr.Name, strings.Join(empty, ", "))
+				if p.Fixes() && len(svcs) == 1 {
+					proposeSubsetLabels(p, f, dr, i, svcs[0])
+				}
 			}
 		}
 	}
