@@ -519,6 +519,21 @@ func (e *Engine) serverAccepts(endpoint *mesh.Workload, targetPort int32, mode s
 		}
 	}
 
+	// A port the sidecar does not capture: the bytes reach the application
+	// (or the proxy's own endpoint) as sent, whatever PeerAuthentication says.
+	if cd := e.InboundCapture(endpoint, targetPort); !cd.Captured {
+		d.By = append(d.By, cd.By...)
+		switch mode {
+		case TLSPlaintext:
+			return accept(TLSPlaintext, cd.Reason+"; the plaintext connection is accepted there and PeerAuthentication does not apply")
+		case TLSMutualIstio:
+			return reject(CauseMTLSToNonMesh, fmt.Sprintf("the client's sidecar sends Istio mTLS, but nothing terminates it on port %d of %s (auto mTLS does not know which inbound ports a server's sidecar skips): %s", targetPort, endpoint.Key(), cd.Reason))
+		default:
+			d.Assume(fmt.Sprintf("the application of %s terminates TLS itself on port %d", endpoint.Key(), targetPort))
+			return accept(TLSSimple, cd.Reason+"; the application itself must terminate the client's TLS")
+		}
+	}
+
 	b.sidecar = true
 	mt := e.ServerMTLS(endpoint, targetPort)
 	d.By = append(d.By, mt.By...)

@@ -87,6 +87,20 @@ func (e *Engine) targetPort(svc *mesh.Service, sp *mesh.ServicePort, w *mesh.Wor
 	if sp.TargetPort.Type == intstr.String {
 		d.Name = sp.TargetPort.StrVal
 		c, j := epFindPort(w, 0, d.Name, proto)
+		if c == nil && d.Name == proxyPromPortName && proto == "TCP" && e.Sidecar(w).Kind == ProxySidecar {
+			// The injected istio-proxy container declares it (injection-template.yaml).
+			d.Port, d.Found, d.Container = proxyPromPort, true, mesh.ProxyContainerName
+			d.By = append(d.By, e.Sidecar(w).By...)
+			d.Reason = fmt.Sprintf("targetPort %q of Service %s port %d is port %d of the istio-proxy container the injector adds to %s", d.Name, svc.Key(), sp.Port, proxyPromPort, w.Key())
+			return d
+		}
+		if c == nil && w.Implicit {
+			d.AssumeKey(e.X, mesh.AssumeIngressGateway)
+			d.Assume(fmt.Sprintf("the assumed %s declares the port named %q that Service %s targets", w.Key(), d.Name, svc.Key()))
+			d.Found, d.Container = true, mesh.ProxyContainerName
+			d.Reason = fmt.Sprintf("targetPort %q of Service %s port %d is taken to be a port of the assumed %s", d.Name, svc.Key(), sp.Port, w.Key())
+			return d
+		}
 		if c == nil {
 			d.Reason = fmt.Sprintf("Service %s port %d has targetPort %q, but no container of %s declares a %s port named %q: Kubernetes leaves the pod out of the Service's endpoints for this port", svc.Key(), sp.Port, d.Name, w.Key(), proto, d.Name)
 			return d
@@ -98,6 +112,19 @@ func (e *Engine) targetPort(svc *mesh.Service, sp *mesh.ServicePort, w *mesh.Wor
 	}
 	d.Port = sp.TargetPort.IntVal
 	c, j := epFindPort(w, d.Port, "", proto)
+	if c == nil && e.proxyServes(w, d.Port) {
+		d.Found, d.Container = true, mesh.ProxyContainerName
+		d.By = append(d.By, e.Sidecar(w).By...)
+		d.Reason = fmt.Sprintf("Service %s port %d targets port %d, which the istio-proxy container the injector adds to %s serves itself", svc.Key(), sp.Port, d.Port, w.Key())
+		return d
+	}
+	if c == nil && w.Implicit {
+		// The assumed gateway's ports are not known: take the Service's word.
+		d.AssumeKey(e.X, mesh.AssumeIngressGateway)
+		d.Found, d.Container = true, mesh.ProxyContainerName
+		d.Reason = fmt.Sprintf("Service %s port %d targets port %d of the assumed %s", svc.Key(), sp.Port, d.Port, w.Key())
+		return d
+	}
 	if c == nil {
 		d.Reason = fmt.Sprintf("Service %s port %d targets port %d, which no container of %s declares (Kubernetes does not require declaring container ports, so whether anything listens there is not known from the manifests)", svc.Key(), sp.Port, d.Port, w.Key())
 		return d

@@ -76,6 +76,15 @@ func (e *Engine) listening(w *mesh.Workload, port int32) ListenDecision {
 	if w.Implicit {
 		d.AssumeKey(e.X, mesh.AssumeIngressGateway)
 	}
+	if e.proxyServes(w, port) {
+		// The proxy answers there, not the application (capture.go).
+		cd := e.InboundCapture(w, port)
+		d.Listening, d.Confidence = ListenYes, ConfidenceHigh
+		d.Evidence = fmt.Sprintf("port %d is served by the injected istio-proxy container", port)
+		d.Reason = cd.Reason
+		d.By = cd.By
+		return d
+	}
 	c, j := epFindPort(w, port, "", "")
 	var scan []*mesh.Container
 	if c != nil {

@@ -162,7 +162,9 @@ func (r *request) endpoint(ep resolve.Endpoint, subsetLabels map[string]string) 
 	}
 	r.hop("server inbound", HopOK, acc.Reason, acc.Decision)
 
-	if srv.HasProxy {
+	// Authorization runs in the inbound listener: a port the sidecar does
+	// not capture has none.
+	if srv.HasProxy && r.e.InboundCapture(w, ep.TargetPort).Captured {
 		areq := resolve.AuthzRequest{
 			Port:    ep.TargetPort,
 			Host:    r.tgt.Host,

@@ -46,6 +46,7 @@ func (r *request) fixes() []Fix {
 		cands = append(cands, r.fixInjectServer()...)
 		cands = append(cands, r.fixPortPermissive()...)
 		cands = append(cands, r.fixDRTLS(networking.ClientTLSSettings_DISABLE, "send plaintext to %s, which cannot terminate Istio mTLS")...)
+		cands = append(cands, r.fixUncapturedPort()...)
 	case CauseSANMismatch:
 		cands = append(cands, r.fixSAN()...)
 	case CauseAuthzDenied:
@@ -285,6 +286,33 @@ func (r *request) fixDRTLS(mode networking.ClientTLSSettings_TLSmode, summary st
 	dr.Spec.TrafficPolicy = &networking.TrafficPolicy{Tls: &networking.ClientTLSSettings{Mode: mode}}
 	o := newObject("networking.istio.io/v1", "DestinationRule", dr.Namespace, dr.Name, dr)
 	return []candidate{{summary: fmt.Sprintf(summary, r.svc.Host) + " (a DestinationRule, since auto mTLS sends plaintext here)", security: "none", changes: []Change{{New: o}}}}
+}
+
+// fixUncapturedPort answers auto mTLS towards a port the server's sidecar
+// does not capture: with no DestinationRule for the host, a new one sets tls
+// DISABLE for that Service port only (trafficPolicy.portLevelSettings), so the
+// clients' sidecars send what the application expects.
+func (r *request) fixUncapturedPort() []candidate {
+	f := r.failed
+	if f.endpoint == nil || r.svc == nil || r.port == nil || !r.viaProxy || r.e.InboundCapture(f.endpoint, f.port).Captured {
+		return nil
+	}
+	if r.e.DestinationRule(r.client, r.svc.Host).Rule != nil {
+		return nil // fixDRTLS edits the rule that applies
+	}
+	dr := &networkingv1.DestinationRule{}
+	dr.Name, dr.Namespace = fmt.Sprintf("%s-%d-plaintext", r.svc.Name, r.port.Port), r.svc.Namespace
+	dr.Spec.Host = r.svc.Host
+	dr.Spec.TrafficPolicy = &networking.TrafficPolicy{PortLevelSettings: []*networking.TrafficPolicy_PortTrafficPolicy{{
+		Port: &networking.PortSelector{Number: uint32(r.port.Port)},
+		Tls:  &networking.ClientTLSSettings{Mode: networking.ClientTLSSettings_DISABLE},
+	}}}
+	o := newObject("networking.istio.io/v1", "DestinationRule", dr.Namespace, dr.Name, dr)
+	return []candidate{{
+		summary:  fmt.Sprintf("send plaintext to port %d of %s, which %s's sidecar does not capture (a DestinationRule for that port only)", r.port.Port, r.svc.Host, f.endpoint.Key()),
+		security: fmt.Sprintf("calls to port %d of %s carry no mTLS (they reach the application without the sidecar in any case)", r.port.Port, r.svc.Host),
+		changes:  []Change{{New: o}},
+	}}
 }
 
 // fixPortPermissive lets the server's port accept plaintext: a port-level

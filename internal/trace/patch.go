@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"unicode"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -91,6 +92,11 @@ func patchYAML(c Change) (string, error) {
 			return "", err
 		}
 		m["apiVersion"], m["kind"] = c.New.APIVersion, c.New.Kind
+		if spec, ok := m["spec"].(map[string]any); ok {
+			if full := specWithDefaults(c.New.Typed); full != nil {
+				fillEmptyEnums(spec, full)
+			}
+		}
 		cleanMeta(m)
 		b, err := yaml.Marshal(m)
 		return string(b), err
@@ -163,6 +169,43 @@ func specWithDefaults(typed any) map[string]any {
 		return nil
 	}
 	return m
+}
+
+// fillEmptyEnums writes, in the maps of a new object that JSON left empty
+// because their only field is an enum at its zero value (tls: {mode:
+// DISABLE} renders as tls: {}), that enum's name.
+func fillEmptyEnums(obj, full map[string]any) {
+	for k, v := range obj {
+		fv := full[k]
+		switch ov := v.(type) {
+		case map[string]any:
+			fm, ok := fv.(map[string]any)
+			if !ok {
+				continue
+			}
+			if len(ov) == 0 {
+				for fk, x := range fm {
+					if name, ok := x.(string); ok && strings.ToUpper(name) == name && strings.ContainsFunc(name, unicode.IsLetter) && !strings.HasSuffix(name, "UNSPECIFIED") {
+						ov[fk] = name
+					}
+				}
+				continue
+			}
+			fillEmptyEnums(ov, fm)
+		case []any:
+			fl, ok := fv.([]any)
+			if !ok || len(fl) != len(ov) {
+				continue
+			}
+			for i := range ov {
+				om, ok1 := ov[i].(map[string]any)
+				fm, ok2 := fl[i].(map[string]any)
+				if ok1 && ok2 {
+					fillEmptyEnums(om, fm)
+				}
+			}
+		}
+	}
 }
 
 // fillZeroEnums replaces the nulls of a JSON merge patch that stand for an
