@@ -4,12 +4,14 @@ package gatewaybinding
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/meshdoctor/meshdoctor/internal/check"
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/objects"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
+	"github.com/meshdoctor/meshdoctor/internal/trace"
 )
 
 // MissingGateway is MD0301.
@@ -66,17 +68,51 @@ func runMissing(p *check.Pass) {
 			if g == "mesh" || gws[g] != nil {
 				continue
 			}
-			hint := ""
+			// Gateways of that name in other namespaces.
 			name := g[strings.Index(g, "/")+1:]
-			for key := range gws {
-				if strings.HasSuffix(key, "/"+name) {
-					hint = fmt.Sprintf(" (did you mean %s?)", key)
-					break
+			var near []*mesh.Gateway
+			for _, gw := range p.X.Gateways {
+				if gw.Name == name {
+					near = append(near, gw)
 				}
 			}
-			p.Reportf(vs.Obj, objects.Index("spec.gateways", i), "VirtualService %s/%s is bound to Gateway %s, which is not in the input, so its routes reach no gateway%s", vs.Namespace, vs.Name, g, hint)
+			hint := ""
+			if len(near) > 0 {
+				var keys []string
+				for _, gw := range near {
+					keys = append(keys, gw.Namespace+"/"+gw.Name)
+				}
+				hint = fmt.Sprintf(" (did you mean %s?)", strings.Join(keys, " or "))
+			}
+			path := objects.Index("spec.gateways", i)
+			f := p.Reportf(vs.Obj, path, "VirtualService %s/%s is bound to Gateway %s, which is not in the input, so its routes reach no gateway%s", vs.Namespace, vs.Name, g, hint)
+			// A short name resolves in the VirtualService's namespace
+			// (pilot/pkg/model/config.go resolveGatewayName); "ns/name" names
+			// a Gateway of any namespace. Only the one Gateway of that name,
+			// and only if it serves one of the VirtualService's hosts: binding
+			// to a Gateway that serves none of them routes nothing either.
+			if len(near) != 1 || !p.Fixes() || !servesAny(near[0], vs) {
+				continue
+			}
+			key := near[0].Namespace + "/" + near[0].Name
+			if ch, err := trace.Edit(vs.Obj, path, func(any) (any, bool) { return key, false }); err == nil {
+				f.Propose(check.Candidate{Summary: fmt.Sprintf("bind VirtualService %s/%s to Gateway %s, written with its namespace", vs.Namespace, vs.Name, key),
+					Changes: []trace.Change{ch}})
+			}
 		}
 	}
+}
+
+// servesAny reports whether a server of gw accepts one of the hosts of vs.
+func servesAny(gw *mesh.Gateway, vs *mesh.VirtualService) bool {
+	for _, h := range vs.Spec.GetHosts() {
+		for _, s := range gw.Spec.GetServers() {
+			if resolve.GatewayServesHost(s.GetHosts(), gw.Namespace, vs.Namespace, h) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func runNotServed(p *check.Pass) {
@@ -127,15 +163,84 @@ func runNoWorkload(p *check.Pass) {
 		if used[g] {
 			continue
 		}
-		var l []string
 		sel := g.Spec.GetSelector()
-		for _, k := range objects.SortedKeys(sel) {
-			l = append(l, k+"="+sel[k])
-		}
 		var names []string
 		for _, w := range gwWorkloads {
 			names = append(names, w.Kind+" "+w.Key())
 		}
-		p.Reportf(g.Obj, "spec.selector", "Gateway %s/%s selects %s, which matches none of the gateway workloads (%s), so its servers listen nowhere", g.Namespace, g.Name, strings.Join(l, ","), strings.Join(names, ", "))
+		f := p.Reportf(g.Obj, "spec.selector", "Gateway %s/%s selects %s, which matches none of the gateway workloads (%s), so its servers listen nowhere", g.Namespace, g.Name, labelString(sel), strings.Join(names, ", "))
+		// With one gateway workload in the input there is nothing else the
+		// Gateway can have been meant for (the check assumes the input has
+		// the mesh's gateways). A Gateway selects gateway pods by their labels
+		// in any namespace (push_context.go mergeGateways), so the fix is a
+		// selector of that workload's labels.
+		if len(gwWorkloads) != 1 || !p.Fixes() {
+			continue
+		}
+		w := gwWorkloads[0]
+		want, ok := gatewaySelector(sel, w.Labels)
+		if !ok {
+			continue
+		}
+		if ch, err := trace.Edit(g.Obj, "spec.selector", func(any) (any, bool) { return want, false }); err == nil {
+			f.Propose(check.Candidate{Summary: fmt.Sprintf("select the gateway pods of %s %s, labelled %s, in Gateway %s/%s", w.Kind, w.Key(), labelString(want), g.Namespace, g.Name),
+				Changes: []trace.Change{ch}})
+		}
 	}
+}
+
+// gatewaySelector returns the selector a Gateway selecting sel meant for a
+// gateway workload labelled labels: sel with its one wrong value corrected
+// when every other key matches, else the workload's istio label alone (every
+// Istio gateway chart sets it: istio: ingressgateway in the legacy
+// gateways/istio-ingress chart, istio: <name> in the gateway chart). It
+// refuses a selector written for the other direction (an ingress selector
+// for an egress gateway, or the reverse): that gateway is missing from the
+// input rather than misspelt.
+func gatewaySelector(sel, labels map[string]string) (map[string]string, bool) {
+	var wrong []string
+	for k, v := range sel {
+		if labels[k] != v {
+			wrong = append(wrong, k)
+		}
+	}
+	var want map[string]string
+	switch {
+	case len(wrong) == 1 && labels[wrong[0]] != "":
+		want = maps.Clone(sel)
+		want[wrong[0]] = labels[wrong[0]]
+	case labels["istio"] != "":
+		want = map[string]string{"istio": labels["istio"]}
+	default:
+		return nil, false
+	}
+	for _, v := range sel {
+		for _, nv := range want {
+			if a, b := direction(v), direction(nv); a != "" && b != "" && a != b {
+				return nil, false
+			}
+		}
+	}
+	return want, true
+}
+
+// direction returns "ingress" or "egress" when a label value names one.
+func direction(v string) string {
+	v = strings.ToLower(v)
+	switch {
+	case strings.Contains(v, "ingress"):
+		return "ingress"
+	case strings.Contains(v, "egress"):
+		return "egress"
+	}
+	return ""
+}
+
+// labelString writes labels as k=v,k=v in key order.
+func labelString(l map[string]string) string {
+	var s []string
+	for _, k := range objects.SortedKeys(l) {
+		s = append(s, k+"="+l[k])
+	}
+	return strings.Join(s, ",")
 }

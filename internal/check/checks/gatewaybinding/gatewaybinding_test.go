@@ -16,3 +16,10 @@ func TestGatewayBinding(t *testing.T) {
 func TestNoGatewayWorkloads(t *testing.T) {
 	checktest.Run(t, "testdata/no-workloads", gatewaybinding.NoWorkload)
 }
+
+// MD0303 proposes a selector only for the one gateway workload of the input,
+// and not when the Gateway was written for the other direction.
+func TestGatewaySelectorNoFix(t *testing.T) {
+	checktest.Run(t, "testdata/egress-only", gatewaybinding.NoWorkload)
+	checktest.Run(t, "testdata/two-gateways", gatewaybinding.NoWorkload)
+}
