@@ -10,6 +10,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/check"
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
+	"github.com/meshdoctor/meshdoctor/internal/trace"
 )
 
 // Check is MD0502.
@@ -73,10 +74,61 @@ func run(p *check.Pass) {
 			if sp.AppProtocol != "" {
 				how = fmt.Sprintf("appProtocol %q", sp.AppProtocol)
 			}
-			p.Reportf(svc.Obj, sp.Path, "port %d of Service %s is declared TCP by its %s, so Istio proxies it as opaque TCP and the http routes of VirtualService %s never apply to it",
+			f := p.Reportf(svc.Obj, sp.Path, "port %d of Service %s is declared TCP by its %s, so Istio proxies it as opaque TCP and the http routes of VirtualService %s never apply to it",
 				sp.Port, svc.Key(), how, strings.Join(vss, ", "))
+			if p.Fixes() {
+				if c, ok := declareHTTP(svc, sp); ok {
+					f.Propose(c)
+				}
+			}
 		}
 	}
+}
+
+// declareHTTP proposes to declare a port that its name or appProtocol
+// declares plain TCP as HTTP, the way it declares TCP now. Istio reads
+// appProtocol first and the port name's prefix (before the first "-") only
+// without one (pilot/pkg/serviceregistry/kube/conversion.go ConvertService
+// calls pkg/config/kube/conversion.go ConvertProtocol, which parses the
+// prefix with pkg/config/protocol Parse): appProtocol tcp becomes http; a name tcp or
+// tcp-<suffix> becomes http or http-<suffix>, unless another port of the
+// Service has that name (Service port names are unique). Ports declared as
+// mongo, mysql or redis get no fix: they most likely speak that protocol,
+// and it is the http routes that are wrong.
+func declareHTTP(svc *mesh.Service, sp *mesh.ServicePort) (check.Candidate, bool) {
+	if sp.AppProtocol != "" {
+		if !strings.EqualFold(sp.AppProtocol, "tcp") {
+			return check.Candidate{}, false
+		}
+		ch, err := trace.Edit(svc.Obj, sp.Path+".appProtocol", func(any) (any, bool) { return "http", false })
+		if err != nil {
+			return check.Candidate{}, false
+		}
+		return check.Candidate{Summary: fmt.Sprintf("set appProtocol http on port %d of Service %s so that Istio routes it as HTTP", sp.Port, svc.Key()),
+			Changes: []trace.Change{ch}}, true
+	}
+	prefix, suffix, _ := strings.Cut(sp.Name, "-")
+	if !strings.EqualFold(prefix, "tcp") {
+		return check.Candidate{}, false
+	}
+	name := "http"
+	if suffix != "" {
+		name += "-" + suffix
+	}
+	if len(name) > 63 { // a DNS label
+		return check.Candidate{}, false
+	}
+	for i := range svc.Ports {
+		if svc.Ports[i].Name == name {
+			return check.Candidate{}, false
+		}
+	}
+	ch, err := trace.Edit(svc.Obj, sp.Path+".name", func(any) (any, bool) { return name, false })
+	if err != nil {
+		return check.Candidate{}, false
+	}
+	return check.Candidate{Summary: fmt.Sprintf("rename port %d of Service %s from %s to %s so that Istio routes it as HTTP", sp.Port, svc.Key(), sp.Name, name),
+		Changes: []trace.Change{ch}}, true
 }
 
 func hasTCP(svc *mesh.Service) bool {
