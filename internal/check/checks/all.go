@@ -6,6 +6,7 @@ package checks
 import (
 	"github.com/meshdoctor/meshdoctor/internal/check"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/authzplaintext"
+	"github.com/meshdoctor/meshdoctor/internal/check/checks/authzrefs"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/destrule"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/duplicateobject"
 	"github.com/meshdoctor/meshdoctor/internal/check/checks/failingpaths"
@@ -43,6 +44,9 @@ func All() []*check.Check {
 		gatewaybinding.HostNotServed,
 		gatewaybinding.NoWorkload,
 		authzplaintext.Check,
+		authzrefs.SpiffePrefix,
+		authzrefs.SelectsNothing,
+		authzrefs.UnknownIdentity,
 		loopbackbind.Check,
 		protocolselection.Check,
 		serviceport.Check,
