@@ -24,7 +24,7 @@ var UnknownHost = &check.Check{
 		What:    "A DestinationRule whose host (resolved in its namespace, wildcards included) matches no Service and no ServiceEntry of the input.",
 		Why:     "Short hosts resolve in the rule's namespace, not the caller's (pilot/pkg/model/config.go ResolveShortnameToFQDN), and a dotted short form such as `cart.shop` is taken literally: a typo or a namespace mix-up leaves the rule applying to nothing.",
 		Example: "kind: DestinationRule\nmetadata: {namespace: shop}\nspec: {host: cart.shop}   # not cart.shop.svc.cluster.local",
-		Fix:     "Write the Service's FQDN (name.namespace.svc.cluster.local) or its short name in the Service's namespace.",
+		Fix:     "Write the Service's FQDN (name.namespace.svc.cluster.local) or its short name in the Service's namespace. meshdoctor proposes the FQDN when exactly one Service is a close match: the name in the namespace written, the only Service of that name, or the only one a typo away in the namespace.",
 	},
 	Run: runUnknownHost,
 }
@@ -37,7 +37,7 @@ var SelectorNothing = &check.Check{
 		What:    "A DestinationRule with a workloadSelector that matches no workload of its namespace.",
 		Why:     "A workloadSelector rule applies only to the client proxies it selects, in its own namespace (destination_rule.proto workload_selector; sidecar.go DestinationRule): selecting none, it changes nothing.",
 		Example: "spec:\n  host: cart\n  workloadSelector: {matchLabels: {app: frontnd}}",
-		Fix:     "Fix the labels, or remove the workloadSelector to apply the rule to every client.",
+		Fix:     "Fix the labels, or remove the workloadSelector to apply the rule to every client. meshdoctor proposes the labels when the workloads of the namespace lead to one set that differs from the selector in one value, a typo away.",
 	},
 	Run: runSelector,
 }
@@ -51,7 +51,7 @@ var Merged = &check.Check{
 		Why: "mergeDestinationRule (pilot/pkg/model/destination_rule.go) keeps the top-level trafficPolicy of the first rule (oldest, then by name) whole, " +
 			"and unions subsets by name, the first definition winning. A second rule written to change TLS changes nothing.",
 		Example: "kind: DestinationRule\nmetadata: {name: prod-from-gateway}\nspec:\n  host: \"*.prod.svc.cluster.local\"\n  trafficPolicy: {tls: {mode: DISABLE}}   # ignored: prod-default-mtls has the same host",
-		Fix:     "Edit the existing rule instead of adding another one for the same host.",
+		Fix:     "Edit the existing rule instead of adding another one for the same host. meshdoctor proposes deleting the later rule when nothing of it takes effect: for every client namespace, the engine gives the same DestinationRule without it (subsets it adds, an entry of its own kept for a different exportTo, or a rule defined twice in the input prevent that).",
 	},
 	Run: runMerged,
 }
@@ -64,7 +64,7 @@ var Subset = &check.Check{
 		What:    "A subset without labels (it selects every endpoint of the host), or whose labels match none of the host's pods.",
 		Why:     "Istio builds a subset's endpoints from the service's endpoints whose labels contain the subset's (pilot/pkg/xds/endpoints/endpoint_builder.go): no labels means the whole service, labels nobody has mean 503 UH `no healthy upstream` for every request routed to it.",
 		Example: "subsets:\n- name: from-ingress   # no labels\n  trafficPolicy: {tls: {mode: DISABLE}}",
-		Fix:     "Give the subset the labels of the pods it stands for.",
+		Fix:     "Give the subset the labels of the pods it stands for. meshdoctor proposes them when the host's one Service has pods whose labels differ from the subset's in one value, a typo away (not a version number, not the subset's own name, not another subset's labels).",
 	},
 	Run: runSubset,
 }

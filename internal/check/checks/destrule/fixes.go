@@ -151,6 +151,18 @@ func unusedRule(p *check.Pass, m *resolve.MergedDR, dr *mesh.DestinationRule) bo
 			return false // merged in: used
 		}
 	}
+	// A rule defined twice in the input (MD0901) is one object in a cluster,
+	// the copy applied last: which copy exists decides what the others
+	// contribute, and `kubectl delete` would remove the name, not one copy.
+	count := map[string]int{}
+	for _, r := range p.X.DestinationRules {
+		count[r.Namespace+"/"+r.Name]++
+	}
+	for _, r := range append([]*mesh.DestinationRule{dr}, m.Rules...) {
+		if count[r.Namespace+"/"+r.Name] > 1 {
+			return false
+		}
+	}
 	svcs, ses := p.Engine.ConfigHostMatches(dr.Namespace, dr.Spec.GetHost())
 	if len(svcs) == 0 || len(ses) > 0 {
 		// ServiceEntry hosts are left out of the comparison below: no fix

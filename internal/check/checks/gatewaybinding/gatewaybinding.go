@@ -22,7 +22,7 @@ var MissingGateway = &check.Check{
 		What:    "A VirtualService's gateways list names a Gateway (resolved in the VirtualService's namespace when written without one) that is not in the input.",
 		Why:     "A short gateway name resolves in the VirtualService's namespace (pilot/pkg/model/config.go resolveGatewayName), not the Gateway's: a VirtualService in app namespace naming `istio-ingressgateway` or a Gateway of istio-system without its namespace binds to nothing and its routes never reach a gateway.",
 		Example: "kind: VirtualService\nmetadata: {namespace: shop}\nspec:\n  gateways: [public-gateway]   # the Gateway is istio-system/public-gateway",
-		Fix:     "Write the Gateway as namespace/name.",
+		Fix:     "Write the Gateway as namespace/name. meshdoctor proposes it when exactly one Gateway of that name exists and serves one of the VirtualService's hosts.",
 	},
 	Run: runMissing,
 }
@@ -48,7 +48,7 @@ var NoWorkload = &check.Check{
 		What:    "A Gateway whose selector matches none of the gateway workloads of the input (reported only when the input has gateway workloads).",
 		Why:     "A Gateway configures only the gateway pods its selector matches, in any namespace (push_context.go mergeGateways): matching none, its servers listen nowhere.",
 		Example: "spec:\n  selector: {istio: ingress}   # the gateway pods are labelled istio: ingressgateway",
-		Fix:     "Use the labels of the gateway Deployment's pods.",
+		Fix:     "Use the labels of the gateway Deployment's pods. meshdoctor proposes them when the input has one gateway workload and the selector was not written for the other direction (ingress/egress).",
 	},
 	Run: runNoWorkload,
 }

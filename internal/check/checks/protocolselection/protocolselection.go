@@ -25,7 +25,7 @@ var Check = &check.Check{
 			"pkg/config/kube/conversion.go ConvertProtocol), so HTTP routing, retries, header matches and HTTP " +
 			"authorization fields never apply to it.",
 		Example: "ports:\n- name: tcp-web   # serves HTTP\n  port: 80",
-		Fix:     "Name the port http-<suffix> (or set appProtocol: http), or leave the prefix off to let Istio detect it.",
+		Fix:     "Name the port http-<suffix> (or set appProtocol: http), or leave the prefix off to let Istio detect it. meshdoctor proposes appProtocol: http when appProtocol is tcp, and the name http-<suffix> for a tcp-<suffix> port; a mongo, mysql or redis port gets no fix.",
 	},
 	Run: run,
 }
