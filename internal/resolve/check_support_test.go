@@ -90,6 +90,19 @@ func TestServicePortProtocol(t *testing.T) {
 		{mesh.ServicePort{Name: "web"}, "auto"},
 		{mesh.ServicePort{Name: "web", AppProtocol: "tcp"}, "tcp"},
 		{mesh.ServicePort{Name: "tcp", AppProtocol: "http"}, "http"}, // appProtocol first
+		// pkg/config/kube/conversion.go ConvertProtocol, case by case:
+		{mesh.ServicePort{Name: "http-web", AppProtocol: "custom"}, "auto"},     // appProtocol set: the name is not read
+		{mesh.ServicePort{Name: "web", AppProtocol: "HTTP-2"}, "http"},          // appProtocol cut at "-", any case
+		{mesh.ServicePort{Name: "ws", AppProtocol: "kubernetes.io/ws"}, "http"}, // Kubernetes' standard names
+		{mesh.ServicePort{Name: "w", AppProtocol: "kubernetes.io/wss"}, "tls"},
+		{mesh.ServicePort{Name: "grpc-web-ui"}, "http"},
+		{mesh.ServicePort{Name: "HTTP_PROXY"}, "http"},
+		{mesh.ServicePort{Name: "h2c"}, "auto"},                 // not a name protocol.Parse knows
+		{mesh.ServicePort{Name: "db", Port: 3306}, "tcp"},       // well-known ports: TCP, not sniffed
+		{mesh.ServicePort{Name: "", Port: 53}, "tcp"},           //
+		{mesh.ServicePort{Name: "http-db", Port: 3306}, "http"}, // a declared protocol wins
+		{mesh.ServicePort{Name: "web", Port: 8080}, "auto"},
+		{mesh.ServicePort{Name: "dns", Port: 53, Protocol: "UDP"}, "udp"},
 	} {
 		if got := ServicePortProtocol(&c.sp); got != c.want {
 			t.Errorf("%+v: %s, want %s", c.sp, got, c.want)

@@ -1044,28 +1044,47 @@ func (e *Engine) finishDestinations(d *RouteDecision, proxyNS string) {
 // ---------------------------------------------------------------------------
 // Protocols
 
-// routePortProtocol is Istio's protocol selection for a Service port: the
-// appProtocol, else the port name prefix before "-"; anything else is
-// auto-detected (https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/,
-// pkg/config/kube/conversion.go ConvertProtocol). It returns "http", "tcp",
-// "tls" or "auto".
+// routePortProtocol is Istio's protocol selection for a Service port
+// (pkg/config/kube/conversion.go ConvertProtocol, protocol.Parse;
+// https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/):
+// UDP by the port's protocol; else the appProtocol when set (the port name is
+// then not read), with Kubernetes' kubernetes.io/h2c, ws and wss; else the
+// port name; a "grpc-web" prefix first, then the part before the first "-"
+// parsed case-insensitively; an unknown value is TCP on the well-known ports
+// 25, 53, 3306 and 27017 (sniffing would break them) and auto-detected
+// elsewhere. It returns "http", "tcp", "tls", "udp" or "auto".
 func routePortProtocol(sp *mesh.ServicePort) string {
 	if strings.EqualFold(sp.Protocol, "UDP") {
 		return "udp"
 	}
-	p := strings.ToLower(sp.AppProtocol)
-	if p == "" {
-		p = strings.ToLower(sp.Name)
-		if i := strings.IndexByte(p, '-'); i >= 0 {
-			p = p[:i]
+	name := sp.Name
+	if sp.AppProtocol != "" {
+		name = sp.AppProtocol
+		switch name {
+		case "kubernetes.io/h2c", "kubernetes.io/ws":
+			return "http"
+		case "kubernetes.io/wss":
+			return "tls"
 		}
 	}
-	switch p {
-	case "http", "http2", "grpc", "grpc-web", "h2c", "kubernetes.io/h2c", "kubernetes.io/ws":
+	if len(name) >= len("grpc-web") && strings.EqualFold(name[:len("grpc-web")], "grpc-web") {
 		return "http"
-	case "https", "tls", "kubernetes.io/wss":
+	}
+	if i := strings.IndexByte(name, '-'); i >= 0 {
+		name = name[:i]
+	}
+	switch strings.ToLower(name) {
+	case "http", "http2", "grpc", "http_proxy":
+		return "http"
+	case "https", "tls":
 		return "tls"
 	case "tcp", "mongo", "mysql", "redis":
+		return "tcp"
+	case "udp":
+		return "udp"
+	}
+	switch sp.Port {
+	case 25, 53, 3306, 27017:
 		return "tcp"
 	}
 	return "auto"
