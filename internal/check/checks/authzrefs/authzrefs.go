@@ -28,7 +28,7 @@ var SpiffePrefix = &check.Check{
 			"A value written with the scheme is compared with spiffe://spiffe://..., which no peer certificate carries: in an " +
 			"ALLOW policy those callers are denied, in a DENY policy the rule never applies and the callers it should block get through.",
 		Example: "kind: AuthorizationPolicy\nspec:\n  action: DENY\n  rules:\n  - from:\n    - source:\n        principals: [\"spiffe://cluster.local/ns/legacy/sa/batch\"]",
-		Fix:     "Write the principal without the scheme: <trust domain>/ns/<namespace>/sa/<service account>.",
+		Fix:     "Write the principal without the scheme: `<trust domain>/ns/<namespace>/sa/<service account>`.",
 	},
 	Run: runSpiffePrefix,
 }
@@ -59,14 +59,14 @@ var UnknownIdentity = &check.Check{
 	Code: "MD0404", Name: "authz-unknown-identity", Severity: check.Warning,
 	Doc: check.Doc{
 		Title: "AuthorizationPolicy identity that no workload runs as",
-		What: "An exact principal <trust domain>/ns/<namespace>/sa/<service account>, service account or source namespace " +
+		What: "An exact principal (`<trust domain>/ns/<namespace>/sa/<service account>`), service account or source namespace " +
 			"(or their not- forms and `when` conditions) that no workload of the input runs as, in a namespace the input holds " +
 			"(its Namespace object or workloads in it). A ServiceAccount object of the name counts as an identity. Principals " +
 			"of another trust domain than cluster.local and the mesh's are left out.",
-		Why: "A peer matches a principal when its certificate's URI SAN is spiffe://<value> (generator.go srcPrincipalGenerator), " +
-			"and its identity is spiffe://<trust domain>/ns/<namespace>/sa/<pod's serviceAccountName> (pkg/spiffe/spiffe.go); " +
+		Why: "A peer matches a principal when its certificate's URI SAN is `spiffe://<value>` (generator.go srcPrincipalGenerator), " +
+			"and its identity is `spiffe://<trust domain>/ns/<namespace>/sa/<serviceAccountName>` (pkg/spiffe/spiffe.go genSpiffeURI); " +
 			"cluster.local stands for the mesh's trust domain (pilot/pkg/security/trustdomain/bundle.go ReplaceTrustDomainAliases). " +
-			"A typo in the namespace or the service account matches nobody: an ALLOW rule lets no caller in, a DENY rule blocks " +
+			"A typo in the namespace or the service account matches nobody: an ALLOW value lets no caller in, a DENY value blocks " +
 			"no one, and a not- value excludes no one. istioctl analyze reports unknown namespaces as IST0101 ReferencedResourceNotFound.",
 		Example: "rules:\n- from:\n  - source:\n      principals: [\"cluster.local/ns/shop/sa/frontent\"]   # the pods run as frontend",
 		Fix:     "Write the identity the callers run as: the namespace and serviceAccountName of their pods.",
@@ -85,8 +85,6 @@ const (
 
 // idValue is one value of a rule that matches on the peer's identity.
 type idValue struct {
-	// path is the value's field path, e.g. spec.rules[0].from[1].source.principals[2].
-	path  string
 	kind  idKind
 	value string
 	// not is set for notPrincipals, notNamespaces, notServiceAccounts and
@@ -94,36 +92,60 @@ type idValue struct {
 	not bool
 	// field names the field for messages: "principal", "namespace", ...
 	field string
+	// Where the value is: spec.rules[rule].from[item].source.<list>[k], or
+	// spec.rules[rule].when[item].<list>[k]. The path is built only for
+	// findings.
+	when          bool
+	rule, item, k int
+	list          string
 }
 
-// identityValues lists the identity values of a policy's rules, in order:
-// sources (principals, namespaces, serviceAccounts and their not- forms) and
-// `when` conditions on source.principal, source.namespace and
-// source.serviceAccount, which Istio matches with the same generators
-// (pilot/pkg/security/authz/model/model.go New).
-func identityValues(pol *mesh.AuthorizationPolicy) []idValue {
-	var out []idValue
-	add := func(base, name string, kind idKind, field string, not bool, vals []string) {
-		for k, v := range vals {
-			out = append(out, idValue{path: objects.Index(objects.Join(base, name), k), kind: kind, value: v, not: not, field: field})
-		}
+// path returns the value's field path.
+func (v idValue) path() string {
+	if v.when {
+		return objects.Path("spec", "rules", v.rule, "when", v.item, v.list, v.k)
 	}
+	return objects.Path("spec", "rules", v.rule, "from", v.item, "source", v.list, v.k)
+}
+
+// identityValues lists the identity values of the rules of every policy,
+// in the order of p.X.AuthorizationPolicies (computed once per run, for
+// MD0402 and MD0404): sources (principals, namespaces, serviceAccounts and
+// their not- forms) and `when` conditions on source.principal,
+// source.namespace and source.serviceAccount, which Istio matches with the
+// same generators (pilot/pkg/security/authz/model/model.go New).
+func identityValues(p *check.Pass) [][]idValue {
+	return p.Shared("authzrefs.identityValues", func() any {
+		out := make([][]idValue, len(p.X.AuthorizationPolicies))
+		for n, pol := range p.X.AuthorizationPolicies {
+			out[n] = policyValues(pol)
+		}
+		return out
+	}).([][]idValue)
+}
+
+func policyValues(pol *mesh.AuthorizationPolicy) []idValue {
+	var out []idValue
 	for i, r := range pol.Spec.GetRules() {
 		if r == nil {
 			continue
+		}
+		add := func(when bool, j int, list string, kind idKind, field string, not bool, vals []string) {
+			for k, v := range vals {
+				out = append(out, idValue{kind: kind, value: v, not: not, field: field, when: when, rule: i, item: j, k: k, list: list})
+			}
 		}
 		for j, f := range r.GetFrom() {
 			s := f.GetSource()
 			if s == nil {
 				continue
 			}
-			base := objects.Path("spec", "rules", i, "from", j, "source")
-			add(base, "principals", idPrincipal, "principal", false, s.GetPrincipals())
-			add(base, "notPrincipals", idPrincipal, "principal", true, s.GetNotPrincipals())
-			add(base, "namespaces", idNamespace, "namespace", false, s.GetNamespaces())
-			add(base, "notNamespaces", idNamespace, "namespace", true, s.GetNotNamespaces())
-			add(base, "serviceAccounts", idServiceAccount, "service account", false, s.GetServiceAccounts())
-			add(base, "notServiceAccounts", idServiceAccount, "service account", true, s.GetNotServiceAccounts())
+			add(false, j, "principals", idPrincipal, "principal", false, s.GetPrincipals())
+			add(false, j, "notPrincipals", idPrincipal, "principal", true, s.GetNotPrincipals())
+			add(false, j, "namespaces", idNamespace, "namespace", false, s.GetNamespaces())
+			add(false, j, "notNamespaces", idNamespace, "namespace", true, s.GetNotNamespaces())
+			add(false, j, "serviceAccounts", idServiceAccount, "service account", false, s.GetServiceAccounts())
+			add(false, j, "notServiceAccounts", idServiceAccount, "service account", true, s.GetNotServiceAccounts())
 		}
 		for j, w := range r.GetWhen() {
 			var kind idKind
@@ -137,28 +159,27 @@ func identityValues(pol *mesh.AuthorizationPolicy) []idValue {
 			default:
 				continue
 			}
-			base := objects.Path("spec", "rules", i, "when", j)
 			field := w.GetKey() + " condition"
-			add(base, "values", kind, field, false, w.GetValues())
-			add(base, "notValues", kind, field, true, w.GetNotValues())
+			add(true, j, "values", kind, field, false, w.GetValues())
+			add(true, j, "notValues", kind, field, true, w.GetNotValues())
 		}
 	}
 	return out
 }
 
-// effect says what a value that matches no peer does to the rule.
+// effect says what a value that matches no peer does to its rule.
 func effect(action string, not bool) string {
 	switch {
 	case action == resolve.AuthzAllow && !not:
-		return "this ALLOW rule never matches them: those callers are denied (403) unless another ALLOW rule lets them in"
+		return "the callers it names never match it, so this ALLOW policy denies them (403) unless another rule lets them in"
 	case action == resolve.AuthzAllow:
-		return "the exclusion never applies: this ALLOW rule lets in the callers it was meant to exclude"
+		return "the exclusion never applies, so this ALLOW rule lets in the callers it was meant to exclude"
 	case action == resolve.AuthzDeny && !not:
-		return "this DENY rule never matches them: the callers it was meant to block get through"
+		return "the callers it names never match it, so this DENY rule lets through the callers it was meant to block"
 	case action == resolve.AuthzDeny:
-		return "the exemption never applies: this DENY rule blocks the callers it was meant to spare as well"
+		return "the exemption never applies, so this DENY rule also blocks the callers it was meant to spare"
 	case !not:
-		return fmt.Sprintf("this %s rule never matches them", action)
+		return fmt.Sprintf("the callers it names never match it, so this %s rule never applies to them", action)
 	}
 	return fmt.Sprintf("the exclusion of this %s rule never applies", action)
 }

@@ -16,48 +16,49 @@ type identities struct {
 	// principals holds Engine.Principal of every workload and of every
 	// ServiceAccount object (a pod outside the input may run as it).
 	principals map[string]bool
-	// accounts maps a namespace to its service accounts and the workloads
-	// that run as each (none for a ServiceAccount object nobody uses).
-	accounts map[string]map[string][]*mesh.Workload
+	// namespaces holds the namespaces of those identities.
+	namespaces map[string]bool
+	// serviceAccounts lists the ServiceAccount objects of each namespace.
+	serviceAccounts map[string][]string
 }
 
 func indexIdentities(p *check.Pass) *identities {
-	id := &identities{principals: map[string]bool{}, accounts: map[string]map[string][]*mesh.Workload{}}
-	add := func(w *mesh.Workload, user *mesh.Workload) {
-		sa := w.ServiceAccount
-		if sa == "" {
-			sa = "default"
-		}
-		id.principals[p.Engine.Principal(w)] = true
-		m := id.accounts[w.Namespace]
-		if m == nil {
-			m = map[string][]*mesh.Workload{}
-			id.accounts[w.Namespace] = m
-		}
-		if user != nil {
-			m[sa] = append(m[sa], user)
-		} else if _, ok := m[sa]; !ok {
-			m[sa] = nil
-		}
-	}
+	id := &identities{principals: make(map[string]bool, len(p.X.Workloads)), namespaces: map[string]bool{}, serviceAccounts: map[string][]string{}}
 	for _, w := range p.X.Workloads {
-		add(w, w)
+		id.principals[p.Engine.Principal(w)] = true
+		id.namespaces[w.Namespace] = true
 	}
 	for _, o := range p.X.Objects {
 		if o.Kind == "ServiceAccount" {
-			add(&mesh.Workload{Namespace: o.Namespace, ServiceAccount: o.Name}, nil)
+			id.principals[p.Engine.Principal(serviceAccount(o.Namespace, o.Name))] = true
+			id.namespaces[o.Namespace] = true
+			id.serviceAccounts[o.Namespace] = append(id.serviceAccounts[o.Namespace], o.Name)
 		}
 	}
 	return id
 }
 
+// serviceAccount is a pod of namespace ns running as sa, for Engine.Principal.
+func serviceAccount(ns, sa string) *mesh.Workload {
+	return &mesh.Workload{Namespace: ns, ServiceAccount: sa}
+}
+
+// parsePrincipal splits "<td>/ns/<ns>/sa/<sa>".
+func parsePrincipal(v string) (td, ns, sa string, ok bool) {
+	td, rest, ok1 := strings.Cut(v, "/ns/")
+	ns, sa, ok2 := strings.Cut(rest, "/sa/")
+	if !ok1 || !ok2 || td == "" || ns == "" || sa == "" || strings.Contains(td, "/") || strings.Contains(ns, "/") || strings.Contains(sa, "/") {
+		return "", "", "", false
+	}
+	return td, ns, sa, true
+}
+
 func runUnknownIdentity(p *check.Pass) {
 	var id *identities
 	x := p.X
-	td := x.Mesh.TrustDomain
-	for _, pol := range x.AuthorizationPolicies {
-		action := pol.Spec.GetAction().String()
-		for _, v := range identityValues(pol) {
+	values := identityValues(p)
+	for n, pol := range x.AuthorizationPolicies {
+		for _, v := range values[n] {
 			if strings.Contains(v.value, "*") {
 				continue
 			}
@@ -67,21 +68,15 @@ func runUnknownIdentity(p *check.Pass) {
 			var ns, sa string
 			switch v.kind {
 			case idPrincipal:
-				parts := strings.Split(v.value, "/")
-				if len(parts) != 5 || parts[1] != "ns" || parts[3] != "sa" {
-					continue
-				}
+				td, pns, psa, ok := parsePrincipal(v.value)
 				// cluster.local stands for the mesh's trust domain (the
 				// engine's migratePrincipal, trustdomain/bundle.go
 				// ReplaceTrustDomainAliases); another trust domain is
 				// another mesh's, which the input does not describe.
-				if parts[0] != "cluster.local" && parts[0] != td {
+				if !ok || (td != "cluster.local" && td != x.Mesh.TrustDomain) {
 					continue
 				}
-				ns, sa = parts[2], parts[4]
-				if id.principals[p.Engine.Principal(&mesh.Workload{Namespace: ns, ServiceAccount: sa})] {
-					continue
-				}
+				ns, sa = pns, psa
 			case idServiceAccount:
 				// "<ns>/<sa>", or "<sa>" in the policy's namespace
 				// (generator.go serviceAccountRegex).
@@ -89,21 +84,41 @@ func runUnknownIdentity(p *check.Pass) {
 				if ns, sa, ok = strings.Cut(v.value, "/"); !ok {
 					ns, sa = pol.Namespace, v.value
 				}
-				if _, ok := id.accounts[ns][sa]; ok {
-					continue
-				}
 			case idNamespace:
 				ns = v.value
-				if len(id.accounts[ns]) > 0 {
+			}
+			if v.kind == idNamespace {
+				if id.namespaces[ns] {
 					continue
 				}
+			} else if id.principals[p.Engine.Principal(serviceAccount(ns, sa))] {
+				continue
 			}
 			if !knownNamespace(x, ns) {
 				continue
 			}
-			reportUnknown(p, id, pol.Obj, pol.Namespace, pol.Name, action, v, ns, sa)
+			reportUnknown(p, id, pol, v, ns, sa)
 		}
 	}
+}
+
+// accounts returns the service accounts of namespace ns (those its workloads
+// run as and its ServiceAccount objects) and the workloads that run as each.
+func (id *identities) accounts(x *mesh.Index, ns string) map[string][]*mesh.Workload {
+	out := map[string][]*mesh.Workload{}
+	for _, w := range x.WorkloadsIn(ns) {
+		sa := w.ServiceAccount
+		if sa == "" {
+			sa = "default"
+		}
+		out[sa] = append(out[sa], w)
+	}
+	for _, sa := range id.serviceAccounts[ns] {
+		if _, ok := out[sa]; !ok {
+			out[sa] = nil
+		}
+	}
+	return out
 }
 
 // suggestion is an identity near the one written.
@@ -113,58 +128,67 @@ type suggestion struct {
 	users  []*mesh.Workload
 }
 
-func reportUnknown(p *check.Pass, id *identities, obj *objects.Object, polNS, polName, action string, v idValue, ns, sa string) {
+// reportUnknown reports value v of pol, which names an identity nobody runs
+// as in namespace ns (service account sa), with the identities near it.
+func reportUnknown(p *check.Pass, id *identities, pol *mesh.AuthorizationPolicy, v idValue, ns, sa string) {
+	x := p.X
 	var what, none string
 	var sugs []suggestion
 	if v.kind == idNamespace {
 		what = fmt.Sprintf("no workload of the input runs in namespace %s", ns)
-		for _, n := range objects.SortedKeys(id.accounts) {
+		var with []string
+		for _, n := range objects.SortedKeys(id.namespaces) {
+			if len(x.WorkloadsIn(n)) > 0 {
+				with = append(with, n)
+			}
 			if d, ok := near(ns, n); ok {
 				sugs = append(sugs, suggestion{ns: n, d: d})
 			}
 		}
-		var with []string
-		for _, n := range objects.SortedKeys(id.accounts) {
-			if len(id.accounts[n]) > 0 {
-				with = append(with, n)
-			}
-		}
 		none = "the namespaces with workloads are " + quoteList(with)
+		if len(with) == 0 {
+			none = "the input has no workloads"
+		}
 	} else {
 		what = fmt.Sprintf("no workload of the input runs as service account %s in namespace %s", sa, ns)
-		for _, s := range objects.SortedKeys(id.accounts[ns]) {
+		here := id.accounts(x, ns)
+		for _, s := range objects.SortedKeys(here) {
 			if d, ok := near(sa, s); ok {
-				sugs = append(sugs, suggestion{ns: ns, sa: s, d: d, users: id.accounts[ns][s]})
+				sugs = append(sugs, suggestion{ns: ns, sa: s, d: d, users: here[s]})
 			}
 		}
 		if len(sugs) == 0 {
 			// A namespace mix-up: the same service account elsewhere.
-			for _, n := range objects.SortedKeys(id.accounts) {
-				if users, ok := id.accounts[n][sa]; ok && n != ns {
+			for _, n := range objects.SortedKeys(id.namespaces) {
+				if n == ns {
+					continue
+				}
+				if users, ok := id.accounts(x, n)[sa]; ok {
 					sugs = append(sugs, suggestion{ns: n, sa: sa, d: 1, users: users})
 				}
 			}
 		}
-		none = fmt.Sprintf("the service accounts of namespace %s are %s", ns, quoteList(objects.SortedKeys(id.accounts[ns])))
-		if len(id.accounts[ns]) == 0 {
+		none = fmt.Sprintf("the service accounts of namespace %s are %s", ns, quoteList(objects.SortedKeys(here)))
+		if len(here) == 0 {
 			none = fmt.Sprintf("namespace %s runs no workload", ns)
 		}
 	}
 	sort.SliceStable(sugs, func(i, j int) bool { return sugs[i].d < sugs[j].d })
 	var alts []string
 	for _, s := range sugs {
-		alts = append(alts, fmt.Sprintf("%q", rewrite(v, polNS, s)))
+		alts = append(alts, fmt.Sprintf("%q", rewrite(v, pol.Namespace, s)))
 	}
 	hint := none
 	if len(alts) > 0 {
 		hint = "did you mean " + strings.Join(alts, " or ") + "?"
 	}
-	effectText := "this source matches none of the input's callers"
+	effectText := "this value matches none of the input's callers"
 	if v.not {
 		effectText = "this exclusion excludes none of the input's callers"
 	}
-	f := p.Reportf(obj, v.path, "%s AuthorizationPolicy %s/%s names %s %q, but %s: %s (%s)",
-		action, polNS, polName, v.field, v.value, what, effectText, hint)
+	path := v.path()
+	f := p.Reportf(pol.Obj, path, "%s AuthorizationPolicy %s/%s names %s %q, but %s: %s (%s)",
+		pol.Spec.GetAction().String(), pol.Namespace, pol.Name, v.field, v.value, what, effectText, hint)
 	f.Assumptions = append(f.Assumptions, "workloads outside the input do not run as it")
 	for _, s := range sugs {
 		for _, w := range s.users {
@@ -174,8 +198,8 @@ func reportUnknown(p *check.Pass, id *identities, obj *objects.Object, polNS, po
 	if len(sugs) != 1 {
 		return
 	}
-	nv := rewrite(v, polNS, sugs[0])
-	ch, err := trace.Edit(obj, v.path, func(any) (any, bool) { return nv, false })
+	nv := rewrite(v, pol.Namespace, sugs[0])
+	ch, err := trace.Edit(pol.Obj, path, func(any) (any, bool) { return nv, false })
 	if err != nil {
 		return
 	}

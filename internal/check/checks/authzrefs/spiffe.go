@@ -12,17 +12,18 @@ import (
 const spiffeScheme = "spiffe://"
 
 func runSpiffePrefix(p *check.Pass) {
-	for _, pol := range p.X.AuthorizationPolicies {
-		action := pol.Spec.GetAction().String()
-		for _, v := range identityValues(pol) {
+	values := identityValues(p)
+	for n, pol := range p.X.AuthorizationPolicies {
+		for _, v := range values[n] {
 			if v.kind != idPrincipal || len(v.value) < len(spiffeScheme) || !strings.EqualFold(v.value[:len(spiffeScheme)], spiffeScheme) {
 				continue
 			}
+			action := pol.Spec.GetAction().String()
 			bare := v.value[len(spiffeScheme):]
-			f := p.Reportf(pol.Obj, v.path,
+			f := p.Reportf(pol.Obj, v.path(),
 				"%s %q of %s AuthorizationPolicy %s/%s starts with spiffe://, which Istio prepends itself: it is compared with %q, which no peer certificate carries, so %s",
 				v.field, v.value, action, pol.Namespace, pol.Name, spiffeScheme+v.value, effect(action, v.not))
-			ch, err := trace.Edit(pol.Obj, v.path, func(any) (any, bool) { return bare, false })
+			ch, err := trace.Edit(pol.Obj, v.path(), func(any) (any, bool) { return bare, false })
 			if err != nil {
 				continue
 			}
