@@ -58,6 +58,11 @@ type Options struct {
 	// Workers is the number of goroutines, each with its own engine
 	// (0: GOMAXPROCS).
 	Workers int
+	// Keep, when set, is asked about each group as soon as it is made, from
+	// the workers' goroutines (concurrently); the groups it returns false for
+	// count in Pairs and Evaluations but are not kept in Groups. A caller that
+	// reads only some groups bounds the heap with it on a large mesh.
+	Keep func(*Group) bool
 }
 
 // Group is a set of paths that Istio decides the same way: the same request
@@ -171,6 +176,7 @@ func All(e *resolve.Engine, opts Options) *Result {
 	workers = max(1, min(workers, len(svcs)))
 	per := make([][]*Group, len(svcs))
 	evals := make([]int, workers)
+	dropped := make([]int64, workers) // pairs of the groups Keep left out
 	panics := make([]any, workers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -196,7 +202,7 @@ func All(e *resolve.Engine, opts Options) *Result {
 				}
 				ev.out = nil
 				ev.service(svcs[i], byNS, pool, sums, classes, direct)
-				per[i] = ev.out
+				per[i] = ev.keep(&dropped[k])
 				// Each Service port is evaluated once: its decisions
 				// would only grow the heap.
 				ev.e.ForgetRequests()
@@ -212,6 +218,7 @@ func All(e *resolve.Engine, opts Options) *Result {
 	}
 	for k := range evals {
 		res.Evaluations += evals[k]
+		res.Pairs += dropped[k]
 	}
 	for _, gs := range per {
 		for _, g := range gs {
@@ -229,9 +236,11 @@ func All(e *resolve.Engine, opts Options) *Result {
 			}
 		}
 		res.Evaluations += ev.evals
-		for _, g := range ev.out {
+		var gwDropped int64
+		for _, g := range ev.keep(&gwDropped) {
 			res.add(g)
 		}
+		res.Pairs += gwDropped
 	}
 	return res
 }
@@ -311,6 +320,24 @@ func (ev *evaluator) run(rep *mesh.Workload, url, method string, headers map[str
 }
 
 func (ev *evaluator) add(g *Group) { ev.out = append(ev.out, g) }
+
+// keep returns the groups made since ev.out was reset that Options.Keep
+// keeps, adding the pairs of the others to dropped.
+func (ev *evaluator) keep(dropped *int64) []*Group {
+	if ev.opts.Keep == nil {
+		return ev.out
+	}
+	kept := ev.out[:0]
+	for _, g := range ev.out {
+		if ev.opts.Keep(g) {
+			kept = append(kept, g)
+		} else {
+			*dropped += int64(g.Clients.Len())
+		}
+	}
+	clear(ev.out[len(kept):]) // no hold on the groups left out
+	return kept
+}
 
 func (r *Result) add(g *Group) {
 	r.Groups = append(r.Groups, g)

@@ -334,6 +334,38 @@ func TestWorkersDeterministic(t *testing.T) {
 	}
 }
 
+// Keep leaves out the groups it refuses, and only them: the kept groups are
+// those of the whole result it accepts, in the same order, and Pairs and
+// Evaluations still count every group.
+func TestKeep(t *testing.T) {
+	x := generated(t, 5, 60)
+	render := func(gs []*Group) string {
+		var b strings.Builder
+		for _, g := range gs {
+			fmt.Fprintf(&b, "%s %s %d %s\n", g.URL, g.Clients.First().Key(), g.Clients.Len(), verdictOf(g.Trace))
+		}
+		return b.String()
+	}
+	failing := func(g *Group) bool { return g.Trace.Result != "ok" }
+	all := All(resolve.New(x), Options{Workers: 2})
+	var want []*Group
+	for _, g := range all.Groups {
+		if failing(g) {
+			want = append(want, g)
+		}
+	}
+	kept := All(resolve.New(x), Options{Workers: 2, Keep: failing})
+	if len(want) == 0 || len(want) == len(all.Groups) {
+		t.Fatalf("the mesh should have failing and working groups: %d of %d", len(want), len(all.Groups))
+	}
+	if render(kept.Groups) != render(want) {
+		t.Errorf("kept groups differ from the failing groups of the whole result")
+	}
+	if kept.Pairs != all.Pairs || kept.Evaluations != all.Evaluations || kept.Classes != all.Classes {
+		t.Errorf("counts: %d %d %d, want %d %d %d", kept.Pairs, kept.Evaluations, kept.Classes, all.Pairs, all.Evaluations, all.Classes)
+	}
+}
+
 // Fingerprint is the sum of the members' hashes, however the set is made.
 func TestFingerprint(t *testing.T) {
 	x := generated(t, 5, 60)

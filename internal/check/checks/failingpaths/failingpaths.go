@@ -96,9 +96,7 @@ var (
 )
 
 // result is computed once per run and read by every path check.
-func result(p *check.Pass) *paths.Result {
-	return p.Shared("paths", func() any { return paths.All(p.Engine, paths.Options{}) }).(*paths.Result)
-}
+func result(p *check.Pass) *paths.Result { return p.Paths().Result }
 
 type finding struct {
 	at       objects.Ref
@@ -296,20 +294,7 @@ func targets(f *finding) string {
 // someAllowed reports whether some mesh client reaches the group's Service
 // port: then a denial of others is the policy's selection.
 func someAllowed(p *check.Pass, g *paths.Group) bool {
-	type key struct {
-		svc  *mesh.Service
-		port *mesh.ServicePort
-	}
-	ok := p.Shared("failingpaths.ok", func() any {
-		m := map[key]bool{}
-		for _, g := range result(p).Groups {
-			if !g.Gateway && g.Trace != nil && g.Trace.Result == trace.ResultOK {
-				m[key{g.Service, g.Port}] = true
-			}
-		}
-		return m
-	}).(map[key]bool)
-	return ok[key{g.Service, g.Port}]
+	return p.Paths().Reached(g.Service, g.Port)
 }
 
 // loopback reports whether an endpoint of the group's Service port binds to

@@ -186,9 +186,8 @@ func smallestKeys(set map[*mesh.Workload]bool, max int) []string {
 // Services of its workloads instead of walking every path of the mesh.
 func plaintextGroups(p *check.Pass) map[*mesh.Service][]*paths.Group {
 	return p.Shared("peerauthweaken.plaintext", func() any {
-		res := p.Shared("paths", func() any { return paths.All(p.Engine, paths.Options{}) }).(*paths.Result)
 		m := map[*mesh.Service][]*paths.Group{}
-		for _, g := range res.Groups {
+		for _, g := range p.Paths().Groups {
 			if g.Trace.Result == trace.ResultOK && g.Trace.Security == resolve.TLSPlaintext && g.Service != nil && g.Port != nil {
 				m[g.Service] = append(m[g.Service], g)
 			}
