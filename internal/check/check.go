@@ -133,7 +133,8 @@ type Finding struct {
 	// Suppressed says what suppressed the finding (only with Options.KeepSuppressed).
 	Suppressed string `json:"suppressed,omitempty"`
 
-	candidates []Candidate
+	// candidates make the fix candidates when the driver verifies them.
+	candidates []func() []Candidate
 }
 
 // Fix is a change that makes the finding disappear without a new error,
@@ -218,7 +219,14 @@ func (p *Pass) Reportf(o *objects.Object, path string, format string, args ...an
 }
 
 // Propose adds a fix candidate to the finding; the driver verifies it.
-func (f *Finding) Propose(c Candidate) { f.candidates = append(f.candidates, c) }
+func (f *Finding) Propose(c Candidate) {
+	f.candidates = append(f.candidates, func() []Candidate { return []Candidate{c} })
+}
+
+// ProposeFunc adds the candidates fn makes, called only when the driver
+// verifies the finding's fixes: making a change copies an object, and a
+// large mesh has thousands of findings of which Options.MaxFixes get fixes.
+func (f *Finding) ProposeFunc(fn func() []Candidate) { f.candidates = append(f.candidates, fn) }
 
 // Relate adds related references, without duplicates.
 func (f *Finding) Relate(refs ...objects.Ref) {

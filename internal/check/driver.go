@@ -55,7 +55,8 @@ type Options struct {
 	// MaxFixes bounds the number of findings that get fixes (0: no bound):
 	// fixes cost a rebuild of part of the mesh each (or a trace with fixes, for
 	// path findings). Findings beyond it have no fixes; Result.FixesSkipped
-	// counts those that had candidates.
+	// counts those that had candidates (or, proposed with ProposeFunc, could
+	// have had: they are made only for the findings verified).
 	// Verification is scoped to the namespaces a finding concerns (see verifier).
 	MaxFixes int
 }
@@ -112,6 +113,11 @@ func Run(x *mesh.Index, checks []*Check, opts Options) *Result {
 			}
 			kept[i].Fixes = v.verify(&kept[i])
 		}
+	}
+	// The candidates' closures hold the run's engine and shared work: the
+	// result must not.
+	for i := range kept {
+		kept[i].candidates = nil
 	}
 	Sort(kept)
 	res.Findings = kept
@@ -181,8 +187,12 @@ type verifier struct {
 }
 
 func (v *verifier) verify(f *Finding) []Fix {
+	var cands []Candidate
+	for _, mk := range f.candidates {
+		cands = append(cands, mk()...)
+	}
 	var out []Fix
-	for _, c := range f.candidates {
+	for _, c := range cands {
 		if len(c.Changes) == 0 || !v.holds(f, c) {
 			continue
 		}

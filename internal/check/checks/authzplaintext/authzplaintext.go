@@ -111,9 +111,12 @@ func run(p *check.Pass) {
 			Message: fmt.Sprintf("%s AuthorizationPolicy %s/%s matches on peer identity, but mTLS is not required on %s: %s", h.action, pol.Namespace, pol.Name, list, effect)}
 		f.Relate(h.refs...)
 		if p.Fixes() {
-			if c, ok := requireMTLS(p, pol, h.open); ok {
-				f.Propose(c)
-			}
+			f.ProposeFunc(func() []check.Candidate {
+				if c, ok := requireMTLS(p, pol, h.open); ok {
+					return []check.Candidate{c}
+				}
+				return nil
+			})
 		}
 		p.Report(*f)
 	}

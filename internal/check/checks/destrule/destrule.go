@@ -158,10 +158,7 @@ func runUnknownHost(p *check.Pass) {
 		// The FQDN, not a short name: a short name resolves in the rule's
 		// namespace (ResolveShortnameToFQDN), which may not be the Service's.
 		if s := nearService(p.X, dr.Namespace, h); s != nil {
-			if ch, err := trace.Edit(dr.Obj, "spec.host", setTo(s.Host)); err == nil {
-				f.Propose(check.Candidate{Summary: fmt.Sprintf("set the host of DestinationRule %s/%s to %s, the FQDN of Service %s", dr.Namespace, dr.Name, s.Host, s.Key()),
-					Changes: []trace.Change{ch}})
-			}
+			f.ProposeEdit(fmt.Sprintf("set the host of DestinationRule %s/%s to %s, the FQDN of Service %s", dr.Namespace, dr.Name, s.Host, s.Key()), dr.Obj, "spec.host", setTo(s.Host))
 		}
 	}
 }
@@ -189,10 +186,7 @@ func runSelector(p *check.Pass) {
 			}
 		}
 		if want, ok := nearLabels(sel, cands); ok {
-			if ch, err := trace.Edit(dr.Obj, "spec.workloadSelector.matchLabels", setTo(want)); err == nil {
-				f.Propose(check.Candidate{Summary: fmt.Sprintf("apply DestinationRule %s/%s to the clients labelled %s", dr.Namespace, dr.Name, labelString(want)),
-					Changes: []trace.Change{ch}})
-			}
+			f.ProposeEdit(fmt.Sprintf("apply DestinationRule %s/%s to the clients labelled %s", dr.Namespace, dr.Name, labelString(want)), dr.Obj, "spec.workloadSelector.matchLabels", setTo(want))
 		}
 	}
 }
@@ -213,18 +207,23 @@ func runMerged(p *check.Pass) {
 		for _, r := range m.m.Rules {
 			// The rule's findings share one fix, decided once, for a
 			// finding only: deleting the rule when nothing of it is used.
+			// Deciding it rebuilds part of the mesh: only for a finding
+			// whose fixes the driver verifies.
 			var del []check.Candidate
 			decided := false
-			propose := func(f *check.Finding) {
-				if !decided && p.Fixes() {
+			mk := func() []check.Candidate {
+				if !decided {
 					decided = true
 					if unusedRule(p, m.m, r) {
 						del = []check.Candidate{{Summary: fmt.Sprintf("delete DestinationRule %s/%s: Istio ignores all of it (%s), so no proxy's configuration changes", r.Namespace, r.Name, ignoredParts(r)),
 							Changes: []trace.Change{check.Delete(r.Obj)}}}
 					}
 				}
-				for _, c := range del {
-					f.Propose(c)
+				return del
+			}
+			propose := func(f *check.Finding) {
+				if p.Fixes() {
+					f.ProposeFunc(mk)
 				}
 			}
 			if r.Spec.GetTrafficPolicy() != nil && r != m.m.PolicyFrom {
@@ -347,10 +346,7 @@ func runDisable(p *check.Pass) {
 		f := &check.Finding{Object: h.ref,
 			Message: fmt.Sprintf("%s %s/%s sets tls.mode DISABLE towards %s, whose pods have sidecars: the calls go in plaintext, without mTLS identity, instead of the Istio mTLS auto mTLS would use", h.ref.Kind, h.ref.Namespace, h.ref.Name, list)}
 		if h.tls.From != nil && h.tls.Path != "" {
-			if ch, err := trace.Edit(h.tls.From.Obj, h.tls.Path, func(any) (any, bool) { return nil, true }); err == nil {
-				f.Propose(check.Candidate{Summary: fmt.Sprintf("remove %s from DestinationRule %s/%s so that auto mTLS sends Istio mTLS", h.tls.Path, h.tls.From.Namespace, h.tls.From.Name),
-					Changes: []trace.Change{ch}})
-			}
+			f.ProposeEdit(fmt.Sprintf("remove %s from DestinationRule %s/%s so that auto mTLS sends Istio mTLS", h.tls.Path, h.tls.From.Namespace, h.tls.From.Name), h.tls.From.Obj, h.tls.Path, func(any) (any, bool) { return nil, true })
 		}
 		p.Report(*f)
 	}

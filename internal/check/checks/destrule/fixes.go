@@ -300,8 +300,5 @@ func proposeSubsetLabels(p *check.Pass, f *check.Finding, dr *mesh.DestinationRu
 		}
 	}
 	path := objects.Index("spec.subsets", i) + ".labels"
-	if ch, err := trace.Edit(dr.Obj, path, setTo(want)); err == nil {
-		f.Propose(check.Candidate{Summary: fmt.Sprintf("give subset %q of DestinationRule %s/%s the labels %s of the pods of %s", s.GetName(), dr.Namespace, dr.Name, labelString(want), svc.Key()),
-			Changes: []trace.Change{ch}})
-	}
+	f.ProposeEdit(fmt.Sprintf("give subset %q of DestinationRule %s/%s the labels %s of the pods of %s", s.GetName(), dr.Namespace, dr.Name, labelString(want), svc.Key()), dr.Obj, path, setTo(want))
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/objects"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
-	"github.com/meshdoctor/meshdoctor/internal/trace"
 )
 
 // MissingGateway is MD0301.
@@ -95,10 +94,7 @@ func runMissing(p *check.Pass) {
 				continue
 			}
 			key := near[0].Namespace + "/" + near[0].Name
-			if ch, err := trace.Edit(vs.Obj, path, func(any) (any, bool) { return key, false }); err == nil {
-				f.Propose(check.Candidate{Summary: fmt.Sprintf("bind VirtualService %s/%s to Gateway %s, written with its namespace", vs.Namespace, vs.Name, key),
-					Changes: []trace.Change{ch}})
-			}
+			f.ProposeEdit(fmt.Sprintf("bind VirtualService %s/%s to Gateway %s, written with its namespace", vs.Namespace, vs.Name, key), vs.Obj, path, func(any) (any, bool) { return key, false })
 		}
 	}
 }
@@ -182,10 +178,7 @@ func runNoWorkload(p *check.Pass) {
 		if !ok {
 			continue
 		}
-		if ch, err := trace.Edit(g.Obj, "spec.selector", func(any) (any, bool) { return want, false }); err == nil {
-			f.Propose(check.Candidate{Summary: fmt.Sprintf("select the gateway pods of %s %s, labelled %s, in Gateway %s/%s", w.Kind, w.Key(), labelString(want), g.Namespace, g.Name),
-				Changes: []trace.Change{ch}})
-		}
+		f.ProposeEdit(fmt.Sprintf("select the gateway pods of %s %s, labelled %s, in Gateway %s/%s", w.Kind, w.Key(), labelString(want), g.Namespace, g.Name), g.Obj, "spec.selector", func(any) (any, bool) { return want, false })
 	}
 }
 

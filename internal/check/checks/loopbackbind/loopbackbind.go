@@ -11,7 +11,6 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/objects"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
-	"github.com/meshdoctor/meshdoctor/internal/trace"
 )
 
 // Check is MD0501.
@@ -80,18 +79,13 @@ func run(p *check.Pass) {
 		f.Relate(callers[k]...)
 		f.Relate(d.By[min(1, len(d.By)):]...)
 		if at.Field != "" && k.w.Obj != nil {
-			if ch, err := trace.Edit(k.w.Obj, at.Field, func(v any) (any, bool) {
+			f.ProposeEdit(fmt.Sprintf("bind the application of %s %s to 0.0.0.0 instead of loopback", k.w.Kind, k.w.Key()), k.w.Obj, at.Field, func(v any) (any, bool) {
 				s, ok := v.(string)
 				if !ok {
 					return v, false
 				}
 				return unbindLoopback(s), false
-			}); err == nil {
-				f.Propose(check.Candidate{
-					Summary: fmt.Sprintf("bind the application of %s %s to 0.0.0.0 instead of loopback", k.w.Kind, k.w.Key()),
-					Changes: []trace.Change{ch},
-				})
-			}
+			})
 		}
 		p.Report(*f)
 	}

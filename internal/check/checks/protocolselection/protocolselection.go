@@ -77,9 +77,12 @@ func run(p *check.Pass) {
 			f := p.Reportf(svc.Obj, sp.Path, "port %d of Service %s is declared TCP by its %s, so Istio proxies it as opaque TCP and the http routes of VirtualService %s never apply to it",
 				sp.Port, svc.Key(), how, strings.Join(vss, ", "))
 			if p.Fixes() {
-				if c, ok := declareHTTP(svc, sp); ok {
-					f.Propose(c)
-				}
+				f.ProposeFunc(func() []check.Candidate {
+					if c, ok := declareHTTP(svc, sp); ok {
+						return []check.Candidate{c}
+					}
+					return nil
+				})
 			}
 		}
 	}

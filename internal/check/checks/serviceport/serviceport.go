@@ -22,7 +22,6 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/objects"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
-	"github.com/meshdoctor/meshdoctor/internal/trace"
 )
 
 // Check is MD0503.
@@ -190,12 +189,7 @@ func report(p *check.Pass, svc *mesh.Service, sp *mesh.ServicePort, ws []*mesh.W
 		if named && fix.Name != "" {
 			v, label = fix.Name, fmt.Sprintf("%q", fix.Name)
 		}
-		if ch, err := trace.Edit(svc.Obj, sp.Path+".targetPort", func(any) (any, bool) { return v, false }); err == nil {
-			f.Propose(check.Candidate{
-				Summary: fmt.Sprintf("point port %d of Service %s at container port %s, the one its pods declare", sp.Port, svc.Key(), label),
-				Changes: []trace.Change{ch},
-			})
-		}
+		f.ProposeEdit(fmt.Sprintf("point port %d of Service %s at container port %s, the one its pods declare", sp.Port, svc.Key(), label), svc.Obj, sp.Path+".targetPort", func(any) (any, bool) { return v, false })
 	}
 	p.Report(*f)
 }
