@@ -88,7 +88,24 @@ func secClip(d Decision) Decision {
 // secDedup drops repeated (and empty) references, keeping the first, most
 // decisive, one. Decisions carry a handful of refs: a quadratic scan beats a map.
 func secDedup(refs []objects.Ref) []objects.Ref {
-	out := refs[:0:0]
+	// Most lists have nothing to drop: return them (clipped, so that an
+	// append copies) instead of building a copy ref by ref.
+	clean := true
+	for i := 0; i < len(refs) && clean; i++ {
+		if refs[i].Kind == "" {
+			clean = false
+		}
+		for _, o := range refs[:i] {
+			if o == refs[i] {
+				clean = false
+				break
+			}
+		}
+	}
+	if clean {
+		return refs[:len(refs):len(refs)]
+	}
+	out := make([]objects.Ref, 0, len(refs))
 	for _, r := range refs {
 		if r.Kind == "" {
 			continue

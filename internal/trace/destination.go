@@ -139,7 +139,10 @@ func (r *request) endpoint(ep resolve.Endpoint, subsetLabels map[string]string) 
 			d := listen.Decision
 			d.Merge(tp.Decision)
 			r.hop("application", HopFail, reason, d)
-			r.fail(CausePortNotListening, &failure{endpoint: w, port: ep.TargetPort, listen: &listen, target: &tp, detail: reason})
+			// Copies: taking the locals' addresses would move them to the
+			// heap on every endpoint of every path, not only on a failure.
+			l, t := listen, tp
+			r.fail(CausePortNotListening, &failure{endpoint: w, port: ep.TargetPort, listen: &l, target: &t, detail: reason})
 			return false
 		}
 		return true
@@ -157,7 +160,8 @@ func (r *request) endpoint(ep resolve.Endpoint, subsetLabels map[string]string) 
 	if !acc.Accepted {
 		r.hop("server inbound", HopFail, acc.Reason, acc.Decision)
 		mt := r.e.ServerMTLS(w, ep.TargetPort)
-		r.fail(acc.Cause, &failure{endpoint: w, port: ep.TargetPort, tls: &tls, accept: &acc, mtlsDec: &mt})
+		c, a := tls, acc
+		r.fail(acc.Cause, &failure{endpoint: w, port: ep.TargetPort, tls: &c, accept: &a, mtlsDec: &mt})
 		return false
 	}
 	r.hop("server inbound", HopOK, acc.Reason, acc.Decision)
@@ -186,7 +190,8 @@ func (r *request) endpoint(ep resolve.Endpoint, subsetLabels map[string]string) 
 		r.t.AuthzEvaluated = true
 		if !az.Allowed {
 			r.hop("authorization", HopFail, az.Reason, az.Decision)
-			r.fail(CauseAuthzDenied, &failure{endpoint: w, port: ep.TargetPort, authz: &az, tls: &tls})
+			a, c := az, tls
+			r.fail(CauseAuthzDenied, &failure{endpoint: w, port: ep.TargetPort, authz: &a, tls: &c})
 			return false
 		}
 		r.hop("authorization", HopOK, az.Reason, az.Decision)
