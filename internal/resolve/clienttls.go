@@ -76,16 +76,18 @@ func (e *Engine) ClientTLS(client *mesh.Workload, svc *mesh.Service, port *mesh.
 		pn = port.Port
 	}
 	key := ctlsKey{kind: sc.Kind, class: e.drClientClass(client), svc: svc, port: pn, subset: subset, ep: endpoint, targetPort: targetPort}
-	if d, ok := e.sec.ctlsMemo[key]; ok {
+	if c, ok := e.sec.ctlsMemo[key]; ok {
+		d := *c
 		d.Decision = secClip(d.Decision)
 		return d
 	}
 	d := e.clientTLS(client, sc, svc, pn, subset, endpoint, targetPort)
 	d.By = secDedup(d.By)
 	if e.sec.ctlsMemo == nil || len(e.sec.ctlsMemo) >= secCacheMax {
-		e.sec.ctlsMemo = map[ctlsKey]ClientTLSDecision{}
+		e.sec.ctlsMemo = map[ctlsKey]*ClientTLSDecision{}
 	}
-	e.sec.ctlsMemo[key] = d
+	c := d
+	e.sec.ctlsMemo[key] = &c
 	d.Decision = secClip(d.Decision)
 	return d
 }
@@ -421,14 +423,16 @@ func (e *Engine) ServerAccepts(endpoint *mesh.Workload, targetPort int32, tls Cl
 		isHTTP = true
 	}
 	key := acceptKey{ep: endpoint, port: targetPort, mode: tls.Mode, http: isHTTP}
-	base, ok := e.sec.accept[key]
+	cached, ok := e.sec.accept[key]
 	if !ok {
-		base = e.serverAccepts(endpoint, targetPort, tls.Mode, isHTTP)
+		b := e.serverAccepts(endpoint, targetPort, tls.Mode, isHTTP)
+		cached = &b
 		if e.sec.accept == nil {
-			e.sec.accept = map[acceptKey]acceptBase{}
+			e.sec.accept = map[acceptKey]*acceptBase{}
 		}
-		e.sec.accept[key] = base
+		e.sec.accept[key] = cached
 	}
+	base := *cached
 	d := base.d
 	d.Decision = secClip(d.Decision)
 	// The client verifies the server's certificate against its SANs (§3.6).

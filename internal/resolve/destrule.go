@@ -637,7 +637,8 @@ func (e *Engine) DestinationRule(client *mesh.Workload, host string) DRDecision 
 		return DRDecision{Decision: Decision{Reason: "no client workload"}}
 	}
 	key := drCacheKey{class: e.drClientClass(client), host: host}
-	if d, ok := e.sec.drCache[key]; ok {
+	if c, ok := e.sec.drCache[key]; ok {
+		d := *c
 		d.Decision = secClip(d.Decision)
 		return d
 	}
@@ -646,9 +647,10 @@ func (e *Engine) DestinationRule(client *mesh.Workload, host string) DRDecision 
 	// Live mode: DestinationRules the user may not list are unknown.
 	d.AssumeKey(e.X, mesh.AssumeUnread("DestinationRule"))
 	if e.sec.drCache == nil || len(e.sec.drCache) >= secCacheMax {
-		e.sec.drCache = map[drCacheKey]DRDecision{}
+		e.sec.drCache = map[drCacheKey]*DRDecision{}
 	}
-	e.sec.drCache[key] = d
+	c := d
+	e.sec.drCache[key] = &c
 	d.Decision = secClip(d.Decision)
 	return d
 }

@@ -58,16 +58,18 @@ func epFindPort(w *mesh.Workload, num int32, name, proto string) (*mesh.Containe
 // container declares the port.
 func (e *Engine) TargetPort(svc *mesh.Service, sp *mesh.ServicePort, w *mesh.Workload) TargetPortDecision {
 	k := tportKey{svc, sp.Port, w}
-	if d, ok := e.rt.tports[k]; ok {
+	if c, ok := e.rt.tports[k]; ok {
+		d := *c
 		d.Decision = clipDecision(d.Decision)
 		return d
 	}
 	d := e.targetPort(svc, sp, w)
 	d.Decision = clipDecision(d.Decision)
 	if e.rt.tports == nil {
-		e.rt.tports = map[tportKey]TargetPortDecision{}
+		e.rt.tports = map[tportKey]*TargetPortDecision{}
 	}
-	e.rt.tports[k] = d
+	c := d
+	e.rt.tports[k] = &c
 	return d
 }
 
@@ -186,13 +188,14 @@ func (e *Engine) EndpointSet(svc *mesh.Service, sp *mesh.ServicePort, subsetLabe
 		key.port = sp.Port
 	}
 	if e.rt.eps == nil {
-		e.rt.eps = map[endpointsKey]EndpointsDecision{}
+		e.rt.eps = map[endpointsKey]*EndpointsDecision{}
 	}
-	if d, ok := e.rt.eps[key]; ok {
-		return epClip(d)
+	if c, ok := e.rt.eps[key]; ok {
+		return epClip(*c)
 	}
 	d := epClip(e.endpointSet(svc, sp, subsetLabels))
-	e.rt.eps[key] = d
+	c := d
+	e.rt.eps[key] = &c
 	return d
 }
 

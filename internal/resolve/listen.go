@@ -58,16 +58,18 @@ type ListenDecision struct {
 // defaultEndpoint 127.0.0.1:<port> (https://istio.io/latest/docs/reference/config/analysis/ist0143/).
 func (e *Engine) Listening(w *mesh.Workload, port int32) ListenDecision {
 	k := listenKey{w, port}
-	if d, ok := e.rt.listen[k]; ok {
+	if c, ok := e.rt.listen[k]; ok {
+		d := *c
 		d.Decision = clipDecision(d.Decision)
 		return d
 	}
 	d := e.listening(w, port)
 	d.Decision = clipDecision(d.Decision)
 	if e.rt.listen == nil {
-		e.rt.listen = map[listenKey]ListenDecision{}
+		e.rt.listen = map[listenKey]*ListenDecision{}
 	}
-	e.rt.listen[k] = d
+	c := d
+	e.rt.listen[k] = &c
 	return d
 }
 

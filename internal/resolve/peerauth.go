@@ -248,7 +248,8 @@ func (e *Engine) ServerMTLS(w *mesh.Workload, port int32) MTLSDecision {
 		return MTLSDecision{Decision: Decision{Reason: "no workload"}}
 	}
 	key := secPortKey{w, port}
-	if d, ok := e.sec.mtls[key]; ok {
+	if c, ok := e.sec.mtls[key]; ok {
+		d := *c
 		d.Decision = secClip(d.Decision)
 		return d
 	}
@@ -260,9 +261,10 @@ func (e *Engine) ServerMTLS(w *mesh.Workload, port int32) MTLSDecision {
 		d.AssumeKey(e.X, mesh.AssumeUnread("PeerAuthentication"))
 	}
 	if e.sec.mtls == nil {
-		e.sec.mtls = map[secPortKey]MTLSDecision{}
+		e.sec.mtls = map[secPortKey]*MTLSDecision{}
 	}
-	e.sec.mtls[key] = d
+	c := d
+	e.sec.mtls[key] = &c
 	d.Decision = secClip(d.Decision)
 	return d
 }

@@ -151,10 +151,10 @@ func (e *Engine) ResolveHost(fromNS, host string) (*mesh.Service, string, Decisi
 	}
 	svc, fqdn, d := e.resolveHost(fromNS, host)
 	if e.rt.hosts == nil || len(e.rt.hosts) >= requestCacheMax {
-		e.rt.hosts = map[hostKey]hostResult{}
+		e.rt.hosts = map[hostKey]*hostResult{}
 	}
 	d = clipDecision(d)
-	e.rt.hosts[k] = hostResult{svc, fqdn, d}
+	e.rt.hosts[k] = &hostResult{svc, fqdn, d}
 	return svc, fqdn, d
 }
 
@@ -1134,17 +1134,18 @@ func (e *Engine) RouteFromSidecar(client *mesh.Workload, req Request) RouteDecis
 	if e.vsIdx().sourceLabels {
 		k.labels = routeLabelString(client.Labels)
 	}
-	if d, ok := e.rt.sideRt[k]; ok {
-		return routeClip(d)
+	if c, ok := e.rt.sideRt[k]; ok {
+		return routeClip(*c)
 	}
 	d := e.routeFromSidecar(client, req)
 	// Live mode: VirtualServices and ServiceEntries the user may not list are unknown.
 	routeAssumeUnread(e.X, &d.Decision, "VirtualService", "ServiceEntry")
 	d = routeClip(d)
 	if e.rt.sideRt == nil || len(e.rt.sideRt) >= requestCacheMax {
-		e.rt.sideRt = map[sidecarRouteKey]RouteDecision{}
+		e.rt.sideRt = map[sidecarRouteKey]*RouteDecision{}
 	}
-	e.rt.sideRt[k] = d
+	c := d
+	e.rt.sideRt[k] = &c
 	return d
 }
 

@@ -22,16 +22,16 @@ type routingState struct {
 	svcVis  map[*mesh.Service]routeExportSet       // networking.istio.io/exportTo of Services
 	gwViews map[*mesh.Workload]*gatewayView        // Gateways and Services of a gateway workload
 	apByNS  map[string][]*mesh.AuthorizationPolicy // AuthorizationPolicies by namespace, creation order
-	eps     map[endpointsKey]EndpointsDecision     // endpoints per (service, port, subset)
+	eps     map[endpointsKey]*EndpointsDecision    // endpoints per (service, port, subset)
 	scByNS  map[string][]*mesh.Sidecar             // Sidecar resources by namespace (listen.go)
 	wlIdx   map[string]map[string][]*mesh.Workload // namespace -> "key=value" pod label -> workloads
 	gwHTTP  map[gwHTTPKey]*gwHTTPTable             // virtual hosts of a gateway's HTTP servers
 	azSets  map[*mesh.Workload]*azSet              // AuthorizationPolicies that apply to a workload
 	azRules map[*mesh.AuthorizationPolicy][]azRule // compiled rules of a policy
-	listen  map[listenKey]ListenDecision           // application listening per (workload, port)
-	hosts   map[hostKey]hostResult                 // ResolveHost per (namespace, host)
-	tports  map[tportKey]TargetPortDecision        // TargetPort per (service, port, workload)
-	sideRt  map[sidecarRouteKey]RouteDecision      // RouteFromSidecar per (namespace, [labels], request)
+	listen  map[listenKey]*ListenDecision          // application listening per (workload, port)
+	hosts   map[hostKey]*hostResult                // ResolveHost per (namespace, host)
+	tports  map[tportKey]*TargetPortDecision       // TargetPort per (service, port, workload)
+	sideRt  map[sidecarRouteKey]*RouteDecision     // RouteFromSidecar per (namespace, [labels], request)
 	nsRegex map[string]*regexp.Regexp              // compiled AuthorizationPolicy namespace globs
 }
 

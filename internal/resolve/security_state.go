@@ -30,14 +30,14 @@ type securityState struct {
 
 	pa       *paIndex
 	paComp   map[*mesh.Workload]*paComposed
-	mtls     map[secPortKey]MTLSDecision
+	mtls     map[secPortKey]*MTLSDecision
 	nsMTLS   map[string]MTLSDecision
 	drIdx    *drIndex
 	drClass  map[*mesh.Workload]string
-	drCache  map[drCacheKey]DRDecision
+	drCache  map[drCacheKey]*DRDecision
 	svcInfo  map[*mesh.Service]*secServiceInfo
-	ctlsMemo map[ctlsKey]ClientTLSDecision
-	accept   map[acceptKey]acceptBase
+	ctlsMemo map[ctlsKey]*ClientTLSDecision
+	accept   map[acceptKey]*acceptBase
 	ids      map[*mesh.Workload]string
 }
 
