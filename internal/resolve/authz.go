@@ -168,6 +168,9 @@ func azDryRun(p *mesh.AuthorizationPolicy) bool {
 type azSet struct {
 	custom, deny, allow []*mesh.AuthorizationPolicy
 	notes               []string
+	// none is the reason of the allowed decision when no policy applies,
+	// made once per workload (most workloads of a mesh have none).
+	none string
 }
 
 // azPolicies lists the policies that apply to w (cached per workload): those
@@ -301,7 +304,10 @@ func (e *Engine) Authorize(server *mesh.Workload, req AuthzRequest) AuthzDecisio
 		case len(custom) > 0:
 			d.Reason = fmt.Sprintf("only CUSTOM policies apply to %s and no DENY or ALLOW policy: allowed unless the ext_authz provider denies", server.Key())
 		default:
-			d.Reason = fmt.Sprintf("no AuthorizationPolicy applies to %s: allowed", server.Key())
+			if set.none == "" {
+				set.none = fmt.Sprintf("no AuthorizationPolicy applies to %s: allowed", server.Key())
+			}
+			d.Reason = set.none
 		}
 		return d
 	}
