@@ -63,12 +63,13 @@ func run(p *check.Pass) {
 	}
 	hits := map[*mesh.AuthorizationPolicy]*hit{}
 	var order []*mesh.AuthorizationPolicy
-	ports := targetPorts(p)
 	for _, w := range p.X.Workloads {
 		if e.Sidecar(w).Kind != resolve.ProxySidecar {
 			continue
 		}
 		pols, _ := e.AuthorizationPolicies(w)
+		var ports []int32
+		portsKnown := false
 		for _, sp := range pols {
 			if !sp.Enforced || (sp.Action != resolve.AuthzAllow && sp.Action != resolve.AuthzDeny) {
 				continue
@@ -77,7 +78,10 @@ func run(p *check.Pass) {
 			if len(fields) == 0 {
 				continue
 			}
-			for _, port := range ports[w] {
+			if !portsKnown {
+				ports, portsKnown = targetPorts(p, w), true
+			}
+			for _, port := range ports {
 				d := e.ServerMTLS(w, port)
 				if d.Mode == resolve.ModeStrict || d.Mode == "" {
 					continue
@@ -122,21 +126,24 @@ func run(p *check.Pass) {
 	}
 }
 
-// targetPorts returns, per workload, the pod ports its Services send to.
-func targetPorts(p *check.Pass) map[*mesh.Workload][]int32 {
-	out := map[*mesh.Workload][]int32{}
-	for _, svc := range p.X.Services {
+// targetPorts returns the pod ports of w that its Services send to: the
+// endpoints of the Services of w's namespace whose selector matches w (asked
+// only for workloads with identity rules, not for every Service).
+func targetPorts(p *check.Pass, w *mesh.Workload) []int32 {
+	var out []int32
+	for _, svc := range p.X.ServicesIn(w.Namespace) {
+		if len(svc.Selector) == 0 || !mesh.SubsetOf(svc.Selector, w.Labels) {
+			continue
+		}
 		for i := range svc.Ports {
 			for _, ep := range p.Engine.EndpointSet(svc, &svc.Ports[i], nil).Endpoints {
-				if !containsPort(out[ep.Workload], ep.TargetPort) {
-					out[ep.Workload] = append(out[ep.Workload], ep.TargetPort)
+				if ep.Workload == w && !containsPort(out, ep.TargetPort) {
+					out = append(out, ep.TargetPort)
 				}
 			}
 		}
 	}
-	for _, ps := range out {
-		sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
-	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
 
