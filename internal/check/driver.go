@@ -108,10 +108,16 @@ func Run(x *mesh.Index, checks []*Check, opts Options) *Result {
 				res.FixesSkipped++
 				continue
 			}
+			// Made before the budget is charged: a proposer may find no
+			// candidate, and must not take the place of one that has.
+			cands := kept[i].makeCandidates()
+			if len(cands) == 0 {
+				continue
+			}
 			if budget != nil {
 				*budget--
 			}
-			kept[i].Fixes = v.verify(&kept[i])
+			kept[i].Fixes = v.verify(&kept[i], cands)
 		}
 	}
 	// The candidates' closures hold the run's engine and shared work: the
@@ -186,11 +192,16 @@ type verifier struct {
 	byNS map[string][]*objects.Object
 }
 
-func (v *verifier) verify(f *Finding) []Fix {
+// makeCandidates runs the finding's proposers.
+func (f *Finding) makeCandidates() []Candidate {
 	var cands []Candidate
 	for _, mk := range f.candidates {
 		cands = append(cands, mk()...)
 	}
+	return cands
+}
+
+func (v *verifier) verify(f *Finding, cands []Candidate) []Fix {
 	var out []Fix
 	for _, c := range cands {
 		if len(c.Changes) == 0 || !v.holds(f, c) {

@@ -5,8 +5,10 @@ import (
 	"testing"
 
 	"github.com/meshdoctor/meshdoctor/internal/check"
+	loadpkg "github.com/meshdoctor/meshdoctor/internal/load"
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/objects"
+	"github.com/meshdoctor/meshdoctor/internal/trace"
 )
 
 func doc() check.Doc { return check.Doc{Title: "T", What: "w", Why: "y", Fix: "f"} }
@@ -72,4 +74,53 @@ func TestParseIgnore(t *testing.T) {
 	if _, err := check.ParseSeverity("fatal"); err == nil {
 		t.Error("fatal accepted")
 	}
+}
+
+// A proposer that finds no candidate does not use up Options.MaxFixes: the
+// one fix the budget allows goes to the finding that has one.
+func TestEmptyProposerTakesNoFixBudget(t *testing.T) {
+	res := load(t, `
+apiVersion: v1
+kind: Namespace
+metadata: {name: a}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: b}
+`)
+	x := mesh.Build(res, mesh.Options{})
+	c := &check.Check{Code: "MD9001", Name: "ns", Severity: check.Error, Doc: doc(), Run: func(p *check.Pass) {
+		for _, ns := range []string{"a", "b"} {
+			n := p.X.Namespace(ns)
+			if n == nil || n.Obj == nil {
+				continue
+			}
+			o := n.Obj
+			f := p.Reportf(o, "metadata.name", "namespace %s", ns)
+			if ns == "a" {
+				f.ProposeFunc(func() []check.Candidate { return nil }) // finds nothing
+				continue
+			}
+			f.Propose(check.Candidate{Summary: "delete b", Changes: []trace.Change{check.Delete(o)}})
+		}
+	}}
+	r := check.Run(x, []*check.Check{c}, check.Options{Fixes: true, MaxFixes: 1})
+	for _, f := range r.Findings {
+		if strings.HasSuffix(f.Message, " b") && len(f.Fixes) != 1 {
+			t.Errorf("b: fixes %+v, want its fix (the empty proposer of a must not take the budget)", f.Fixes)
+		}
+	}
+	if r.FixesSkipped != 0 {
+		t.Errorf("skipped %d", r.FixesSkipped)
+	}
+}
+
+func load(t *testing.T, data string) []*objects.Object {
+	t.Helper()
+	var r loadpkg.Result
+	loadpkg.Decode("t.yaml", []byte(data), &r)
+	if len(r.Errors) > 0 {
+		t.Fatal(r.Errors)
+	}
+	return r.Objects
 }

@@ -15,6 +15,7 @@ const (
 	annotationIncludeInbound = "traffic.sidecar.istio.io/includeInboundPorts"
 	annotationExcludeInbound = "traffic.sidecar.istio.io/excludeInboundPorts"
 	annotationStatusPort     = "status.sidecar.istio.io/port"
+	annotationInterception   = "sidecar.istio.io/interceptionMode"
 )
 
 // Ports the injected proxy serves itself, and that istio-iptables never
@@ -62,10 +63,42 @@ func (e *Engine) InboundCapture(w *mesh.Workload, port int32) CaptureDecision {
 	var d CaptureDecision
 	status := statusPort(w)
 	ann := func(key string) objects.Ref { return e.podAnnotationRef(w, key) }
-	switch port {
-	case proxyPromPort, proxyHealthPort, status:
-		d.ProxyPort = true
-		what := map[int32]string{proxyPromPort: "Envoy's Prometheus endpoint", proxyHealthPort: "Envoy's health endpoint", status: "pilot-agent's status port (merged metrics and probes)"}[port]
+	proxyPort := port == proxyPromPort || port == proxyHealthPort || (status != 0 && port == status)
+	what := map[int32]string{proxyPromPort: "Envoy's Prometheus endpoint", proxyHealthPort: "Envoy's health endpoint", status: "pilot-agent's status port (merged metrics and probes)"}[port]
+	d.ProxyPort = proxyPort
+	// interceptionMode NONE: no istio-init, no iptables at all (the
+	// injection template adds no redirection then).
+	if v := w.Annotations[annotationInterception]; v == "NONE" {
+		d.Reason = fmt.Sprintf("%s sets %s: NONE, so no iptables rule redirects inbound traffic to its sidecar: connections to port %d reach the application directly", w.Key(), annotationInterception, port)
+		d.By = append(d.By, ann(annotationInterception))
+		return d
+	}
+	// istio-iptables handleInboundPortsInclude: "" captures nothing, "*"
+	// captures every port but the -d list, an explicit list captures only
+	// the ports it names (the -d list is then not read).
+	include, set := w.Annotations[annotationIncludeInbound]
+	if !set {
+		include = "*"
+	}
+	switch strings.TrimSpace(include) {
+	case "*":
+	case "":
+		d.Reason = fmt.Sprintf("annotation %s of %s is empty, so its sidecar captures no inbound port: connections to port %d reach the application directly", annotationIncludeInbound, w.Key(), port)
+		d.By = append(d.By, ann(annotationIncludeInbound))
+		return d
+	default:
+		if portListed(include, port) {
+			d.Captured = true
+			return d
+		}
+		d.Reason = fmt.Sprintf("port %d of %s is not among the inbound ports its sidecar captures (annotation %s: %q): connections reach the application directly, without the sidecar", port, w.Key(), annotationIncludeInbound, include)
+		if proxyPort {
+			d.Reason = fmt.Sprintf("port %d of %s is %s, served by the injected istio-proxy container itself, and not among the inbound ports its sidecar captures (annotation %s: %q)", port, w.Key(), what, annotationIncludeInbound, include)
+		}
+		d.By = append(d.By, ann(annotationIncludeInbound))
+		return d
+	}
+	if proxyPort {
 		d.Reason = fmt.Sprintf("port %d of %s is %s, served by the injected istio-proxy container itself; istio-iptables never redirects it to the inbound listener (the injection template passes -d 15090,15021,%d)", port, w.Key(), what, status)
 		// No object decides it but the Service that targets the port (the
 		// caller's); the status port annotation, when set, is cited.
@@ -79,11 +112,6 @@ func (e *Engine) InboundCapture(w *mesh.Workload, port int32) CaptureDecision {
 		d.By = append(d.By, ann(annotationExcludeInbound))
 		return d
 	}
-	if v, ok := w.Annotations[annotationIncludeInbound]; ok && strings.TrimSpace(v) != "*" && !portListed(v, port) {
-		d.Reason = fmt.Sprintf("port %d of %s is not among the inbound ports the sidecar captures (annotation %s: %q): connections reach the application directly, without the sidecar", port, w.Key(), annotationIncludeInbound, v)
-		d.By = append(d.By, ann(annotationIncludeInbound))
-		return d
-	}
 	d.Captured = true
 	return d
 }
@@ -91,16 +119,18 @@ func (e *Engine) InboundCapture(w *mesh.Workload, port int32) CaptureDecision {
 // proxyServes reports whether port is one the injected proxy of w serves
 // itself (15090, 15021, the status port), for a workload with a sidecar.
 func (e *Engine) proxyServes(w *mesh.Workload, port int32) bool {
-	if port != proxyPromPort && port != proxyHealthPort && port != statusPort(w) {
+	if status := statusPort(w); port != proxyPromPort && port != proxyHealthPort && (status == 0 || port != status) {
 		return false
 	}
 	return e.Sidecar(w).Kind == ProxySidecar
 }
 
-// statusPort is pilot-agent's status port on w's pods.
+// statusPort is pilot-agent's status port on w's pods; 0 turns it off
+// (and the injector then excludes no status port: template.go
+// excludeInboundPort).
 func statusPort(w *mesh.Workload) int32 {
 	if v, ok := w.Annotations[annotationStatusPort]; ok {
-		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 && n < 65536 {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 && n < 65536 {
 			return int32(n)
 		}
 	}

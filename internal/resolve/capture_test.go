@@ -68,6 +68,13 @@ func TestInboundCapture(t *testing.T) {
 		{`traffic.sidecar.istio.io/includeInboundPorts: "8080"`, 5432, false, false, "includeInboundPorts"},
 		{`traffic.sidecar.istio.io/includeInboundPorts: "8080"`, 8080, true, false, ""},
 		{`traffic.sidecar.istio.io/includeInboundPorts: "*"`, 5432, true, false, ""},
+		// An explicit include list captures only its ports; the -d list is
+		// not read then (istio-iptables handleInboundPortsInclude).
+		{`traffic.sidecar.istio.io/includeInboundPorts: "8080,5432", traffic.sidecar.istio.io/excludeInboundPorts: "5432"`, 5432, true, false, ""},
+		{`traffic.sidecar.istio.io/includeInboundPorts: ""`, 8080, false, false, "captures no inbound port"},
+		{`sidecar.istio.io/interceptionMode: NONE`, 8080, false, false, "interceptionMode: NONE"},
+		// Status port 0: no status server, nothing excluded for it.
+		{`status.sidecar.istio.io/port: "0"`, 15020, true, false, ""},
 	}
 	for _, c := range cases {
 		e, w := captureEngine(t, c.ann)

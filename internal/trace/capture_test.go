@@ -92,3 +92,51 @@ func TestExcludedInboundPort(t *testing.T) {
 		t.Errorf("want the DestinationRule tls DISABLE fix first, got %+v", mtls.Fixes)
 	}
 }
+
+// With a DestinationRule for the host, the fix adds a port-level entry that
+// repeats the rule's other settings (a port-level entry replaces the whole
+// top-level policy for its port) instead of a top-level DISABLE that would
+// send every port in plaintext.
+func TestExcludedInboundPortFixKeepsOtherPorts(t *testing.T) {
+	var r load.Result
+	load.Decode("capture.yaml", []byte(captureMesh+`
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: db, namespace: data}
+spec:
+  host: db.data.svc.cluster.local
+  trafficPolicy: {connectionPool: {tcp: {maxConnections: 10}}}
+`), &r)
+	if len(r.Errors) > 0 {
+		t.Fatal(r.Errors)
+	}
+	e := resolve.New(mesh.Build(r.Objects, mesh.Options{}))
+	tr := mustTrace(t, e, "data/app", "db.data:5432")
+	if tr.Cause != CauseMTLSToNonMesh || len(tr.Fixes) != 1 {
+		t.Fatalf("%s, fixes %+v", tr.Cause, tr.Fixes)
+	}
+	p := tr.Fixes[0].Patch
+	for _, want := range []string{"portLevelSettings", "number: 5432", "mode: DISABLE", "maxConnections: 10"} {
+		if !strings.Contains(p, want) {
+			t.Errorf("patch lacks %q:\n%s", want, p)
+		}
+	}
+}
+
+// A port the sidecar skips is connected to directly: nothing listening there
+// refuses the connection before any TLS or policy.
+func TestExcludedInboundPortNotListening(t *testing.T) {
+	m := strings.Replace(captureMesh, `excludeInboundPorts: "5432"`, `excludeInboundPorts: "9091"`, 1)
+	m = strings.Replace(m, `ports: [{name: tcp-pg, port: 5432}]`, `ports: [{name: tcp-pg, port: 5432}, {name: tcp-admin, port: 9091}]`, 1)
+	var r load.Result
+	load.Decode("capture.yaml", []byte(m), &r)
+	if len(r.Errors) > 0 {
+		t.Fatal(r.Errors)
+	}
+	e := resolve.New(mesh.Build(r.Objects, mesh.Options{}))
+	tr := mustTrace(t, e, "data/job", "db.data:9091")
+	if tr.Result == ResultOK || tr.Cause != CausePortNotListening {
+		t.Errorf("%s %s: %s", tr.Result, tr.Cause, tr.Summary)
+	}
+}

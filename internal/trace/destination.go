@@ -148,9 +148,11 @@ func (r *request) endpoint(ep resolve.Endpoint, subsetLabels map[string]string) 
 		return true
 	}
 
-	// Without a sidecar on the server, the client's TCP connect reaches the
-	// application's port directly: a refusal comes before any TLS.
-	if !srv.HasProxy && !appOK() {
+	// Without a sidecar on the server, or on a port its sidecar does not
+	// capture, the client's TCP connect reaches the application's port
+	// directly: a refusal comes before any TLS.
+	captured := !srv.HasProxy || r.e.InboundCapture(w, ep.TargetPort).Captured
+	if (!srv.HasProxy || !captured) && !appOK() {
 		return false
 	}
 	acc := r.e.ServerAccepts(w, ep.TargetPort, tls, proto)
@@ -168,7 +170,7 @@ func (r *request) endpoint(ep resolve.Endpoint, subsetLabels map[string]string) 
 
 	// Authorization runs in the inbound listener: a port the sidecar does
 	// not capture has none.
-	if srv.HasProxy && r.e.InboundCapture(w, ep.TargetPort).Captured {
+	if srv.HasProxy && captured {
 		areq := resolve.AuthzRequest{
 			Port:    ep.TargetPort,
 			Host:    r.tgt.Host,

@@ -43,10 +43,16 @@ func (r *request) fixes() []Fix {
 		cands = append(cands, r.fixDRTLS(networking.ClientTLSSettings_ISTIO_MUTUAL, "use Istio mTLS towards %s instead of plaintext")...)
 		cands = append(cands, r.fixPortPermissive()...)
 	case CauseMTLSToNonMesh:
+		if f.endpoint != nil && !r.e.InboundCapture(f.endpoint, f.port).Captured {
+			// The server's sidecar skips the port: only the clients' TLS
+			// for that one port can change (PeerAuthentication does not
+			// apply there, and a top-level DISABLE would hit every port).
+			cands = append(cands, r.fixUncapturedPort()...)
+			break
+		}
 		cands = append(cands, r.fixInjectServer()...)
 		cands = append(cands, r.fixPortPermissive()...)
 		cands = append(cands, r.fixDRTLS(networking.ClientTLSSettings_DISABLE, "send plaintext to %s, which cannot terminate Istio mTLS")...)
-		cands = append(cands, r.fixUncapturedPort()...)
 	case CauseSANMismatch:
 		cands = append(cands, r.fixSAN()...)
 	case CauseAuthzDenied:
@@ -297,8 +303,45 @@ func (r *request) fixUncapturedPort() []candidate {
 	if f.endpoint == nil || r.svc == nil || r.port == nil || !r.viaProxy || r.e.InboundCapture(f.endpoint, f.port).Captured {
 		return nil
 	}
-	if r.e.DestinationRule(r.client, r.svc.Host).Rule != nil {
-		return nil // fixDRTLS edits the rule that applies
+	summary := fmt.Sprintf("send plaintext to port %d of %s, which %s's sidecar does not capture (tls DISABLE for that port only)", r.port.Port, r.svc.Host, f.endpoint.Key())
+	security := fmt.Sprintf("calls to port %d of %s carry no mTLS (they reach the application without the sidecar in any case)", r.port.Port, r.svc.Host)
+	if m := r.e.DestinationRule(r.client, r.svc.Host).Rule; m != nil {
+		// A rule applies: a port-level entry in the rule whose
+		// trafficPolicy applies. A port-level entry replaces the whole
+		// top-level policy for its port (DestinationRule docs,
+		// TrafficPolicy.port_level_settings), so it repeats the other
+		// top-level settings; a top-level DISABLE would turn every port
+		// of the host to plaintext.
+		from := m.PolicyFrom
+		if from == nil && len(m.Rules) > 0 {
+			from = m.Rules[0]
+		}
+		if from == nil || from.Obj == nil {
+			return nil
+		}
+		c := copyObject(from.Obj)
+		spec := &c.Typed.(*networkingv1.DestinationRule).Spec
+		if spec.TrafficPolicy == nil {
+			spec.TrafficPolicy = &networking.TrafficPolicy{}
+		}
+		tp := spec.TrafficPolicy
+		var entry *networking.TrafficPolicy_PortTrafficPolicy
+		for _, pl := range tp.PortLevelSettings {
+			if pl.GetPort().GetNumber() == uint32(r.port.Port) {
+				entry = pl
+			}
+		}
+		if entry == nil {
+			entry = &networking.TrafficPolicy_PortTrafficPolicy{
+				Port:             &networking.PortSelector{Number: uint32(r.port.Port)},
+				LoadBalancer:     tp.LoadBalancer,
+				ConnectionPool:   tp.ConnectionPool,
+				OutlierDetection: tp.OutlierDetection,
+			}
+			tp.PortLevelSettings = append(tp.PortLevelSettings, entry)
+		}
+		entry.Tls = &networking.ClientTLSSettings{Mode: networking.ClientTLSSettings_DISABLE}
+		return []candidate{{summary: summary, security: security, changes: []Change{{Old: from.Obj, New: c}}}}
 	}
 	dr := &networkingv1.DestinationRule{}
 	dr.Name, dr.Namespace = fmt.Sprintf("%s-%d-plaintext", r.svc.Name, r.port.Port), r.svc.Namespace
@@ -308,11 +351,7 @@ func (r *request) fixUncapturedPort() []candidate {
 		Tls:  &networking.ClientTLSSettings{Mode: networking.ClientTLSSettings_DISABLE},
 	}}}
 	o := newObject("networking.istio.io/v1", "DestinationRule", dr.Namespace, dr.Name, dr)
-	return []candidate{{
-		summary:  fmt.Sprintf("send plaintext to port %d of %s, which %s's sidecar does not capture (a DestinationRule for that port only)", r.port.Port, r.svc.Host, f.endpoint.Key()),
-		security: fmt.Sprintf("calls to port %d of %s carry no mTLS (they reach the application without the sidecar in any case)", r.port.Port, r.svc.Host),
-		changes:  []Change{{New: o}},
-	}}
+	return []candidate{{summary: summary + " (a new DestinationRule)", security: security, changes: []Change{{New: o}}}}
 }
 
 // fixPortPermissive lets the server's port accept plaintext: a port-level
@@ -498,6 +537,9 @@ func (r *request) fixRoutePort() []candidate {
 		} else {
 			for i := range f.portSvc.Ports {
 				if sp := &f.portSvc.Ports[i]; sp.TargetPort.IntValue() == int(n) {
+					if want != nil {
+						return old, false // several ports target it: which one is meant is not known
+					}
 					want = sp
 				}
 			}

@@ -122,6 +122,7 @@ func patchYAML(c Change) (string, error) {
 	if spec, ok := m["spec"].(map[string]any); ok {
 		if full := specWithDefaults(c.New.Typed); full != nil {
 			fillZeroEnums(spec, full)
+			fillEmptyEnums(spec, full)
 		}
 	}
 	md, _ := m["metadata"].(map[string]any)

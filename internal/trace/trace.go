@@ -304,15 +304,39 @@ func (r *request) route() error {
 		// ports, so Envoy answers 503 NC. The route's port is what to fix.
 		f := &failure{detail: err.Error()}
 		by := []objects.Ref{rd.Service.Obj.Ref("spec.ports")}
-		if vs := rd.VirtualService; vs != nil && vs.Obj != nil && rd.Delegate == nil && dest.Port != 0 {
-			var path string
+		if vs := rd.VirtualService; vs != nil && vs.Obj != nil && vs.Spec != nil && rd.Delegate == nil && dest.Port != 0 {
+			// The route's destination that names this port: the only one,
+			// or no field is cited (and no fix made).
+			var ports []uint32
+			var kind string
+			var idx int
 			switch {
-			case rd.HTTPRoute >= 0:
-				path = objects.Path("spec", "http", rd.HTTPRoute, "route", 0, "destination", "port", "number")
-			case rd.TCPRoute >= 0:
-				path = objects.Path("spec", "tcp", rd.TCPRoute, "route", 0, "destination", "port", "number")
-			case rd.TLSRoute >= 0:
-				path = objects.Path("spec", "tls", rd.TLSRoute, "route", 0, "destination", "port", "number")
+			case rd.HTTPRoute >= 0 && rd.HTTPRoute < len(vs.Spec.GetHttp()):
+				kind, idx = "http", rd.HTTPRoute
+				for _, d := range vs.Spec.GetHttp()[idx].GetRoute() {
+					ports = append(ports, d.GetDestination().GetPort().GetNumber())
+				}
+			case rd.TCPRoute >= 0 && rd.TCPRoute < len(vs.Spec.GetTcp()):
+				kind, idx = "tcp", rd.TCPRoute
+				for _, d := range vs.Spec.GetTcp()[idx].GetRoute() {
+					ports = append(ports, d.GetDestination().GetPort().GetNumber())
+				}
+			case rd.TLSRoute >= 0 && rd.TLSRoute < len(vs.Spec.GetTls()):
+				kind, idx = "tls", rd.TLSRoute
+				for _, d := range vs.Spec.GetTls()[idx].GetRoute() {
+					ports = append(ports, d.GetDestination().GetPort().GetNumber())
+				}
+			}
+			var path string
+			for j, pn := range ports {
+				if pn != uint32(dest.Port) {
+					continue
+				}
+				if path != "" {
+					path = "" // several destinations name it
+					break
+				}
+				path = objects.Path("spec", kind, idx, "route", j, "destination", "port", "number")
 			}
 			if path != "" {
 				by = append([]objects.Ref{vs.Obj.Ref(path)}, by...)

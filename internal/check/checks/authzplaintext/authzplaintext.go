@@ -82,6 +82,9 @@ func run(p *check.Pass) {
 				ports, portsKnown = targetPorts(p, w), true
 			}
 			for _, port := range ports {
+				if !e.InboundCapture(w, port).Captured {
+					continue // no inbound listener there: no policy applies at all
+				}
 				d := e.ServerMTLS(w, port)
 				if d.Mode == resolve.ModeStrict || d.Mode == "" {
 					continue
