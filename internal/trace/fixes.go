@@ -345,6 +345,11 @@ func (r *request) fixUncapturedPort() []candidate {
 	}
 	dr := &networkingv1.DestinationRule{}
 	dr.Name, dr.Namespace = fmt.Sprintf("%s-%d-plaintext", r.svc.Name, r.port.Port), r.svc.Namespace
+	for _, o := range r.e.X.DestinationRules {
+		if o.Namespace == dr.Namespace && o.Name == dr.Name {
+			return nil // applying it would replace that rule
+		}
+	}
 	dr.Spec.Host = r.svc.Host
 	dr.Spec.TrafficPolicy = &networking.TrafficPolicy{PortLevelSettings: []*networking.TrafficPolicy_PortTrafficPolicy{{
 		Port: &networking.PortSelector{Number: uint32(r.port.Port)},

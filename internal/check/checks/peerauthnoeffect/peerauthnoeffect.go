@@ -9,6 +9,7 @@ import (
 
 	"github.com/meshdoctor/meshdoctor/internal/check"
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
+	"github.com/meshdoctor/meshdoctor/internal/objects"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
 	"github.com/meshdoctor/meshdoctor/internal/trace"
 )
@@ -108,13 +109,15 @@ func runStrict(p *check.Pass) {
 		for _, w := range ws {
 			f.Relate(p.Engine.Sidecar(w).By...)
 		}
-		// Only the servers' sidecars read the policy (policy_applier.go), and
-		// clients' auto mTLS follows the endpoints' tlsMode label, which pods
-		// without a sidecar lack: deleting it changes no connection.
-		f.Propose(check.Candidate{
-			Summary: fmt.Sprintf("delete PeerAuthentication %s/%s, which no sidecar enforces (to make STRICT real instead, inject sidecars into namespace %s and restart its pods)", pa.Namespace, pa.Name, pa.Namespace),
-			Changes: []trace.Change{check.Delete(pa.Obj)},
-		})
+		// The policy asks for STRICT: the fix that serves it injects sidecars
+		// (the injector's namespace selector, istio-injection=enabled),
+		// verified like any fix (callers the STRICT ports then refuse make it
+		// fail). Deleting the policy would change no connection today, but
+		// would drop the STRICT meant for when sidecars come.
+		if ns := p.X.Namespace(pa.Namespace); ns != nil && ns.Obj != nil && ns.Labels["istio-injection"] == "" && ns.Labels["istio.io/rev"] == "" {
+			f.ProposeEdit(fmt.Sprintf("label namespace %s istio-injection=enabled so that its pods get sidecars and STRICT is enforced (the pods must then be restarted)", pa.Namespace),
+				ns.Obj, objects.Path("metadata", "labels", "istio-injection"), func(any) (any, bool) { return "enabled", false })
+		}
 		p.Report(*f)
 	}
 }
