@@ -208,19 +208,53 @@ func labelString(m map[string]string) string {
 	return strings.Join(s, ",")
 }
 
-// near reports whether candidate c is near s: within a third of s's
-// length in edit distance, or containing s (the thresholds of trace's
-// "did you mean" for workload names).
-func near(s, c string) (int, bool) {
+// typo reports whether candidate c is a typo of s, with their edit distance:
+// within a third of s's length in edit distance (the threshold of trace's
+// "did you mean" for workload names), and neither another version or
+// instance (values that differ only in their digits: v3 and v2, web and web2)
+// nor s with a qualifier (one value inside the other plus more than one
+// character, or a separator: web and web-admin, cart and cart-v2). Either of
+// those names another workload or identity, not the one meant.
+func typo(s, c string) (int, bool) {
 	s, c = strings.ToLower(s), strings.ToLower(c)
-	if s == c {
+	if s == c || withoutDigits(s) == withoutDigits(c) || qualified(s, c) {
 		return 0, false
-	}
-	if s != "" && strings.Contains(c, s) {
-		return 0, true
 	}
 	d := trace.EditDistance(s, c)
 	return d, d <= len(s)/3+1
+}
+
+// related reports whether c is close to s without being a typo of it (see
+// typo): the two differ only in their digits, or one contains the other. It
+// is worth a "did you mean" but never a fix.
+func related(s, c string) bool {
+	s, c = strings.ToLower(s), strings.ToLower(c)
+	if s == c || s == "" || c == "" {
+		return false
+	}
+	return withoutDigits(s) == withoutDigits(c) || strings.Contains(c, s) || strings.Contains(s, c)
+}
+
+// qualified reports whether one of a and b is the other with a qualifier:
+// it contains the other and more than one character more, or a separator.
+func qualified(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if a == "" || !strings.Contains(b, a) {
+		return false
+	}
+	rest := strings.Replace(b, a, "", 1)
+	return len(rest) > 1 || strings.ContainsAny(rest, "-_./:")
+}
+
+func withoutDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // quoteList writes up to five quoted names and how many more there are.

@@ -8,6 +8,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/check"
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/objects"
+	"github.com/meshdoctor/meshdoctor/internal/resolve"
 	"github.com/meshdoctor/meshdoctor/internal/trace"
 )
 
@@ -121,15 +122,51 @@ func (id *identities) accounts(x *mesh.Index, ns string) map[string][]*mesh.Work
 	return out
 }
 
+// closeness says how a suggestion relates to the value written.
+type closeness int8
+
+const (
+	// closeTypo: a typo of the value (see typo), the only closeness that
+	// may change who a rule names by a fix.
+	closeTypo closeness = iota
+	// closeNamespace: the same service account in another namespace.
+	closeNamespace
+	// closeRelated: another version of the value, or the value with a
+	// qualifier (see related): another identity, a hint only.
+	closeRelated
+)
+
 // suggestion is an identity near the one written.
 type suggestion struct {
 	ns, sa string
+	close  closeness
 	d      int
 	users  []*mesh.Workload
 }
 
+// nearSuggestion classifies candidate c of the written s, or returns false
+// when it is not near.
+func nearSuggestion(s, c string) (closeness, int, bool) {
+	if d, ok := typo(s, c); ok {
+		return closeTypo, d, true
+	}
+	if related(s, c) {
+		return closeRelated, trace.EditDistance(s, c), true
+	}
+	return 0, 0, false
+}
+
 // reportUnknown reports value v of pol, which names an identity nobody runs
 // as in namespace ns (service account sa), with the identities near it.
+//
+// A fix changes who the rule names, so it is proposed only for the one
+// suggestion that is a typo of the value. The same service account in
+// another namespace is proposed too when the rule can only take access away
+// by it (a DENY value or an ALLOW exclusion): naming another namespace's
+// callers in an ALLOW value, or exempting them from a DENY, would let in
+// callers the policy was not written for. Other suggestions (another version
+// of a service account, a name with a qualifier such as web-admin for web)
+// are another workload's identity: they stay a "did you mean" of the message.
 func reportUnknown(p *check.Pass, id *identities, pol *mesh.AuthorizationPolicy, v idValue, ns, sa string) {
 	x := p.X
 	var what, none string
@@ -141,8 +178,8 @@ func reportUnknown(p *check.Pass, id *identities, pol *mesh.AuthorizationPolicy,
 			if len(x.WorkloadsIn(n)) > 0 {
 				with = append(with, n)
 			}
-			if d, ok := near(ns, n); ok {
-				sugs = append(sugs, suggestion{ns: n, d: d})
+			if c, d, ok := nearSuggestion(ns, n); ok {
+				sugs = append(sugs, suggestion{ns: n, close: c, d: d})
 			}
 		}
 		none = "the namespaces with workloads are " + quoteList(with)
@@ -153,8 +190,8 @@ func reportUnknown(p *check.Pass, id *identities, pol *mesh.AuthorizationPolicy,
 		what = fmt.Sprintf("no workload of the input runs as service account %s in namespace %s", sa, ns)
 		here := id.accounts(x, ns)
 		for _, s := range objects.SortedKeys(here) {
-			if d, ok := near(sa, s); ok {
-				sugs = append(sugs, suggestion{ns: ns, sa: s, d: d, users: here[s]})
+			if c, d, ok := nearSuggestion(sa, s); ok {
+				sugs = append(sugs, suggestion{ns: ns, sa: s, close: c, d: d, users: here[s]})
 			}
 		}
 		if len(sugs) == 0 {
@@ -164,7 +201,7 @@ func reportUnknown(p *check.Pass, id *identities, pol *mesh.AuthorizationPolicy,
 					continue
 				}
 				if users, ok := id.accounts(x, n)[sa]; ok {
-					sugs = append(sugs, suggestion{ns: n, sa: sa, d: 1, users: users})
+					sugs = append(sugs, suggestion{ns: n, sa: sa, close: closeNamespace, d: 1, users: users})
 				}
 			}
 		}
@@ -173,7 +210,12 @@ func reportUnknown(p *check.Pass, id *identities, pol *mesh.AuthorizationPolicy,
 			none = fmt.Sprintf("namespace %s runs no workload", ns)
 		}
 	}
-	sort.SliceStable(sugs, func(i, j int) bool { return sugs[i].d < sugs[j].d })
+	sort.SliceStable(sugs, func(i, j int) bool {
+		if sugs[i].close != sugs[j].close {
+			return sugs[i].close < sugs[j].close
+		}
+		return sugs[i].d < sugs[j].d
+	})
 	var alts []string
 	for _, s := range sugs {
 		alts = append(alts, fmt.Sprintf("%q", rewrite(v, pol.Namespace, s)))
@@ -187,8 +229,9 @@ func reportUnknown(p *check.Pass, id *identities, pol *mesh.AuthorizationPolicy,
 		effectText = "this exclusion excludes none of the input's callers"
 	}
 	path := v.path()
+	action := pol.Spec.GetAction().String()
 	f := p.Reportf(pol.Obj, path, "%s AuthorizationPolicy %s/%s names %s %q, but %s: %s (%s)",
-		pol.Spec.GetAction().String(), pol.Namespace, pol.Name, v.field, v.value, what, effectText, hint)
+		action, pol.Namespace, pol.Name, v.field, v.value, what, effectText, hint)
 	f.Assumptions = append(f.Assumptions, "workloads outside the input do not run as it")
 	for _, s := range sugs {
 		for _, w := range s.users {
@@ -198,13 +241,29 @@ func reportUnknown(p *check.Pass, id *identities, pol *mesh.AuthorizationPolicy,
 	if len(sugs) != 1 {
 		return
 	}
-	nv := rewrite(v, pol.Namespace, sugs[0])
+	s := sugs[0]
+	restricts := (action == resolve.AuthzDeny && !v.not) || (action == resolve.AuthzAllow && v.not)
+	if s.close != closeTypo && (s.close != closeNamespace || !restricts) {
+		return
+	}
+	nv := rewrite(v, pol.Namespace, s)
 	ch, err := trace.Edit(pol.Obj, path, func(any) (any, bool) { return nv, false })
 	if err != nil {
 		return
 	}
+	var whose string
+	switch {
+	case v.kind == idNamespace && len(x.WorkloadsIn(s.ns)) > 0:
+		whose = "the nearest namespace a workload of the input runs in"
+	case v.kind == idNamespace:
+		whose = "the nearest namespace of a ServiceAccount of the input, in which no workload of the input runs"
+	case len(s.users) > 0:
+		whose = "the nearest identity a workload of the input runs as"
+	default:
+		whose = "the nearest ServiceAccount of the input, which no workload of the input runs as"
+	}
 	f.Propose(check.Candidate{
-		Summary: fmt.Sprintf("replace %s %q with %q, the nearest identity a workload of the input runs as", v.field, v.value, nv),
+		Summary: fmt.Sprintf("replace %s %q with %q, %s", v.field, v.value, nv, whose),
 		Changes: []trace.Change{ch},
 	})
 }

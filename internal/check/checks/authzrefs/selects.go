@@ -101,7 +101,9 @@ func selectsAny(sel map[string]string, ws []*mesh.Workload) bool {
 
 // nearSelector looks for the selector that was meant: the workloads of ws
 // whose labels have every key of sel and differ from it in exactly one value,
-// a value near the selector's (see near). It returns the label to correct
+// a typo of the selector's (see typo: not another version such as v2 for
+// v3, nor the value with a qualifier, whose workloads the policy was not
+// written for). It returns the label to correct
 // when every such workload agrees on it, with the workloads; nothing when
 // there is none or several corrections.
 func nearSelector(sel map[string]string, ws []*mesh.Workload) (string, string, []*mesh.Workload) {
@@ -125,7 +127,7 @@ func nearSelector(sel map[string]string, ws []*mesh.Workload) (string, string, [
 		if n != 1 {
 			continue
 		}
-		if _, ok := near(sel[diff.key], diff.val); !ok {
+		if _, ok := typo(sel[diff.key], diff.val); !ok {
 			continue
 		}
 		if found != nil && *found != *diff {

@@ -11,6 +11,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/objects"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
+	"github.com/meshdoctor/meshdoctor/internal/trace"
 )
 
 // MissingGateway is MD0301.
@@ -47,7 +48,7 @@ var NoWorkload = &check.Check{
 		What:    "A Gateway whose selector matches none of the gateway workloads of the input (reported only when the input has gateway workloads).",
 		Why:     "A Gateway configures only the gateway pods its selector matches, in any namespace (push_context.go mergeGateways): matching none, its servers listen nowhere.",
 		Example: "spec:\n  selector: {istio: ingress}   # the gateway pods are labelled istio: ingressgateway",
-		Fix:     "Use the labels of the gateway Deployment's pods. meshdoctor proposes them when the input has one gateway workload and the selector was not written for the other direction (ingress/egress).",
+		Fix:     "Use the labels of the gateway Deployment's pods. meshdoctor proposes them when the input has one gateway workload, the selector differs from its labels in one value, a typo of the workload's (not another gateway's name such as internal-ingressgateway, or ingress for ingressgateway), and the selector was not written for the other direction (ingress/egress).",
 	},
 	Run: runNoWorkload,
 }
@@ -183,13 +184,15 @@ func runNoWorkload(p *check.Pass) {
 }
 
 // gatewaySelector returns the selector a Gateway selecting sel meant for a
-// gateway workload labelled labels: sel with its one wrong value corrected
-// when every other key matches, else the workload's istio label alone (every
-// Istio gateway chart sets it: istio: ingressgateway in the legacy
-// gateways/istio-ingress chart, istio: <name> in the gateway chart). It
-// refuses a selector written for the other direction (an ingress selector
-// for an egress gateway, or the reverse): that gateway is missing from the
-// input rather than misspelt.
+// gateway workload labelled labels: sel with its one wrong value corrected,
+// when every other key matches and the value is a typo of the workload's
+// (see typo). Anything farther is another gateway, one missing from the input
+// rather than misspelt: istio=internal-ingressgateway is not the public
+// istio=ingressgateway, nor istio=ingress (the gateway chart's label for a
+// release named ingress), and moving the Gateway onto that workload would
+// expose its hosts there. It refuses as well a selector written for the other
+// direction (an ingress selector for an egress gateway, or the reverse), which
+// a short edit can turn into one another (ingressgateway, egressgateway).
 func gatewaySelector(sel, labels map[string]string) (map[string]string, bool) {
 	var wrong []string
 	for k, v := range sel {
@@ -197,24 +200,54 @@ func gatewaySelector(sel, labels map[string]string) (map[string]string, bool) {
 			wrong = append(wrong, k)
 		}
 	}
-	var want map[string]string
-	switch {
-	case len(wrong) == 1 && labels[wrong[0]] != "":
-		want = maps.Clone(sel)
-		want[wrong[0]] = labels[wrong[0]]
-	case labels["istio"] != "":
-		want = map[string]string{"istio": labels["istio"]}
-	default:
+	if len(wrong) != 1 {
 		return nil, false
 	}
-	for _, v := range sel {
-		for _, nv := range want {
-			if a, b := direction(v), direction(nv); a != "" && b != "" && a != b {
-				return nil, false
-			}
-		}
+	k := wrong[0]
+	nv, ok := labels[k]
+	if !ok || !typo(sel[k], nv) {
+		return nil, false
 	}
+	if a, b := direction(sel[k]), direction(nv); a != "" && b != "" && a != b {
+		return nil, false
+	}
+	want := maps.Clone(sel)
+	want[k] = nv
 	return want, true
+}
+
+// typo reports whether c is a typo of s: within a third of s's length in edit
+// distance, and neither another instance (values that differ only in their
+// digits: gateway-2 for gateway-1) nor s with a qualifier (one value inside
+// the other plus more than one character, or a separator: ingress and
+// ingressgateway, ingressgateway and internal-ingressgateway).
+func typo(s, c string) bool {
+	if s == c || withoutDigits(s) == withoutDigits(c) || qualified(s, c) {
+		return false
+	}
+	return trace.EditDistance(s, c) <= len(s)/3+1
+}
+
+// qualified reports whether one of a and b is the other with a qualifier:
+// it contains the other and more than one character more, or a separator.
+func qualified(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if a == "" || !strings.Contains(b, a) {
+		return false
+	}
+	rest := strings.Replace(b, a, "", 1)
+	return len(rest) > 1 || strings.ContainsAny(rest, "-_./")
+}
+
+func withoutDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // direction returns "ingress" or "egress" when a label value names one.

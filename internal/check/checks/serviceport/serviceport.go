@@ -183,7 +183,7 @@ func report(p *check.Pass, svc *mesh.Service, sp *mesh.ServicePort, ws []*mesh.W
 			}
 		}
 	}
-	if fix, ok := fixPort(sp, ws); ok {
+	if fix, ok := fixPort(p.Engine, svc, sp, ws); ok {
 		var v any = fix.Port
 		label := fmt.Sprint(fix.Port)
 		if named && fix.Name != "" {
@@ -232,12 +232,16 @@ func portRefs(m miss) []objects.Ref {
 // that every selected workload declares, when there is exactly one: then
 // pointing targetPort at it cannot break the workloads that are served
 // today. Its name is kept only when every workload gives it the same one.
-func fixPort(sp *mesh.ServicePort, ws []*mesh.Workload) (mesh.ContainerPort, bool) {
+// A container port that another port of the Service already targets on a
+// workload (of the same protocol, resolved as the EndpointSlice controller
+// does) is left out: it serves that port's traffic, and sending this port's
+// there too (gRPC to the HTTP port) would be a second mistake, not a fix.
+func fixPort(e *resolve.Engine, svc *mesh.Service, sp *mesh.ServicePort, ws []*mesh.Workload) (mesh.ContainerPort, bool) {
 	var common map[int32]mesh.ContainerPort
 	for _, w := range ws {
 		here := map[int32]mesh.ContainerPort{}
 		for _, d := range declaredPorts(w) {
-			if !strings.EqualFold(d.Protocol, sp.Protocol) {
+			if !strings.EqualFold(d.Protocol, sp.Protocol) || targeted(e, svc, sp, w, d.Port) {
 				continue
 			}
 			if old, ok := here[d.Port]; ok && old.Name != d.Name {
@@ -266,4 +270,27 @@ func fixPort(sp *mesh.ServicePort, ws []*mesh.Workload) (mesh.ContainerPort, boo
 		}
 	}
 	return mesh.ContainerPort{}, false
+}
+
+// targeted reports whether a port of svc other than sp, of sp's protocol,
+// sends its traffic to port n of workload w.
+func targeted(e *resolve.Engine, svc *mesh.Service, sp *mesh.ServicePort, w *mesh.Workload, n int32) bool {
+	for i := range svc.Ports {
+		op := &svc.Ports[i]
+		if op == sp || !strings.EqualFold(protocol(op), protocol(sp)) {
+			continue
+		}
+		if e.TargetPort(svc, op, w).Port == n {
+			return true
+		}
+	}
+	return false
+}
+
+// protocol is a Service port's protocol, TCP when absent.
+func protocol(sp *mesh.ServicePort) string {
+	if sp.Protocol == "" {
+		return "TCP"
+	}
+	return sp.Protocol
 }
