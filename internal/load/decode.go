@@ -349,6 +349,7 @@ func decodeObject(file string, line int, m map[string]any, fields objects.Fields
 	for _, path := range unknownProtoFields(typed, m) {
 		r.Warnings = append(r.Warnings, Error{File: file, Line: at(path), Object: desc, Msg: fmt.Sprintf("unknown field %q", path)})
 	}
+	shareLabels(typed)
 	obj := &objects.Object{
 		APIVersion: apiVersion,
 		Kind:       kind,
