@@ -63,8 +63,8 @@ func (e *Engine) InboundCapture(w *mesh.Workload, port int32) CaptureDecision {
 	var d CaptureDecision
 	status := statusPort(w)
 	ann := func(key string) objects.Ref { return e.podAnnotationRef(w, key) }
-	proxyPort := port == proxyPromPort || port == proxyHealthPort || (status != 0 && port == status)
-	what := map[int32]string{proxyPromPort: "Envoy's Prometheus endpoint", proxyHealthPort: "Envoy's health endpoint", status: "pilot-agent's status port (merged metrics and probes)"}[port]
+	what := proxyPortRole(port, status)
+	proxyPort := what != ""
 	d.ProxyPort = proxyPort
 	// interceptionMode NONE: no istio-init, no iptables at all (the
 	// injection template adds no redirection then).
@@ -114,6 +114,19 @@ func (e *Engine) InboundCapture(w *mesh.Workload, port int32) CaptureDecision {
 	}
 	d.Captured = true
 	return d
+}
+
+// proxyPortRole names what the injected proxy serves on port ("" for none).
+func proxyPortRole(port, status int32) string {
+	switch {
+	case port == proxyPromPort:
+		return "Envoy's Prometheus endpoint"
+	case port == proxyHealthPort:
+		return "Envoy's health endpoint"
+	case status != 0 && port == status:
+		return "pilot-agent's status port (merged metrics and probes)"
+	}
+	return ""
 }
 
 // proxyServes reports whether port is one the injected proxy of w serves
