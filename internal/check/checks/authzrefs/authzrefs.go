@@ -12,7 +12,6 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/objects"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
-	"github.com/meshdoctor/meshdoctor/internal/trace"
 )
 
 // SpiffePrefix is MD0402.
@@ -208,20 +207,11 @@ func labelString(m map[string]string) string {
 	return strings.Join(s, ",")
 }
 
-// typo reports whether candidate c is a typo of s, with their edit distance:
-// within a third of s's length in edit distance (the threshold of trace's
-// "did you mean" for workload names), and neither another version or
-// instance (values that differ only in their digits: v3 and v2, web and web2)
-// nor s with a qualifier (one value inside the other plus more than one
-// character, or a separator: web and web-admin, cart and cart-v2). Either of
-// those names another workload or identity, not the one meant.
+// typo is check.Typo on the lower-cased values (identities and namespaces
+// are compared as Istio's matchers see them: exact strings, but a case slip
+// is still a typo to name).
 func typo(s, c string) (int, bool) {
-	s, c = strings.ToLower(s), strings.ToLower(c)
-	if s == c || withoutDigits(s) == withoutDigits(c) || qualified(s, c) {
-		return 0, false
-	}
-	d := trace.EditDistance(s, c)
-	return d, d <= len(s)/3+1
+	return check.Typo(strings.ToLower(s), strings.ToLower(c))
 }
 
 // related reports whether c is close to s without being a typo of it (see
@@ -232,29 +222,7 @@ func related(s, c string) bool {
 	if s == c || s == "" || c == "" {
 		return false
 	}
-	return withoutDigits(s) == withoutDigits(c) || strings.Contains(c, s) || strings.Contains(s, c)
-}
-
-// qualified reports whether one of a and b is the other with a qualifier:
-// it contains the other and more than one character more, or a separator.
-func qualified(a, b string) bool {
-	if len(a) > len(b) {
-		a, b = b, a
-	}
-	if a == "" || !strings.Contains(b, a) {
-		return false
-	}
-	rest := strings.Replace(b, a, "", 1)
-	return len(rest) > 1 || strings.ContainsAny(rest, "-_./:")
-}
-
-func withoutDigits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return -1
-		}
-		return r
-	}, s)
+	return check.OtherInstance(s, c) || strings.Contains(c, s) || strings.Contains(s, c)
 }
 
 // quoteList writes up to five quoted names and how many more there are.

@@ -61,7 +61,7 @@ func nearService(x *mesh.Index, ns, host string) *mesh.Service {
 	}
 	var typo []*mesh.Service
 	for _, s := range x.ServicesIn(hint) {
-		if trace.EditDistance(name, s.Name) <= len(name)/3+1 {
+		if _, close := check.EditClose(name, s.Name); close {
 			typo = append(typo, s)
 		}
 	}
@@ -92,7 +92,7 @@ func nearLabels(sel map[string]string, cands []map[string]string) (map[string]st
 			continue
 		}
 		got, ok := l[diff]
-		if !ok || trace.EditDistance(sel[diff], got) > len(sel[diff])/3+1 || withoutDigits(sel[diff]) == withoutDigits(got) {
+		if _, close := check.EditClose(sel[diff], got); !ok || !close || check.OtherInstance(sel[diff], got) {
 			continue
 		}
 		p := maps.Clone(sel)
@@ -103,15 +103,6 @@ func nearLabels(sel map[string]string, cands []map[string]string) (map[string]st
 		out = p
 	}
 	return out, out != nil
-}
-
-func withoutDigits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 // labelString writes labels as k=v,k=v in key order.

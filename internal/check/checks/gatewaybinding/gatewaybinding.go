@@ -11,7 +11,6 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/objects"
 	"github.com/meshdoctor/meshdoctor/internal/resolve"
-	"github.com/meshdoctor/meshdoctor/internal/trace"
 )
 
 // MissingGateway is MD0301.
@@ -205,7 +204,7 @@ func gatewaySelector(sel, labels map[string]string) (map[string]string, bool) {
 	}
 	k := wrong[0]
 	nv, ok := labels[k]
-	if !ok || !typo(sel[k], nv) {
+	if _, close := check.Typo(sel[k], nv); !ok || !close {
 		return nil, false
 	}
 	if a, b := direction(sel[k]), direction(nv); a != "" && b != "" && a != b {
@@ -214,40 +213,6 @@ func gatewaySelector(sel, labels map[string]string) (map[string]string, bool) {
 	want := maps.Clone(sel)
 	want[k] = nv
 	return want, true
-}
-
-// typo reports whether c is a typo of s: within a third of s's length in edit
-// distance, and neither another instance (values that differ only in their
-// digits: gateway-2 for gateway-1) nor s with a qualifier (one value inside
-// the other plus more than one character, or a separator: ingress and
-// ingressgateway, ingressgateway and internal-ingressgateway).
-func typo(s, c string) bool {
-	if s == c || withoutDigits(s) == withoutDigits(c) || qualified(s, c) {
-		return false
-	}
-	return trace.EditDistance(s, c) <= len(s)/3+1
-}
-
-// qualified reports whether one of a and b is the other with a qualifier:
-// it contains the other and more than one character more, or a separator.
-func qualified(a, b string) bool {
-	if len(a) > len(b) {
-		a, b = b, a
-	}
-	if a == "" || !strings.Contains(b, a) {
-		return false
-	}
-	rest := strings.Replace(b, a, "", 1)
-	return len(rest) > 1 || strings.ContainsAny(rest, "-_./")
-}
-
-func withoutDigits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 // direction returns "ingress" or "egress" when a label value names one.
