@@ -91,3 +91,22 @@ func cutHostNamespace(h string) (string, string, bool) {
 // (see routePortProtocol: appProtocol, else the port name's prefix; anything
 // else is auto-detected): "http", "tcp", "tls", "udp" or "auto".
 func ServicePortProtocol(sp *mesh.ServicePort) string { return routePortProtocol(sp) }
+
+// ServicePortProtocolBy says what decided a Service port's protocol: one of
+// the ProtocolBy constants, or "" when it is auto-detected.
+func ServicePortProtocolBy(sp *mesh.ServicePort) string {
+	_, by := portProtocol(sp)
+	return by
+}
+
+// EndpointPort returns the pod port that Service port sp sends to on w, and
+// whether w is an endpoint of it (EndpointSet decides: the selector, named
+// target ports, replicas, live pods).
+func (e *Engine) EndpointPort(svc *mesh.Service, sp *mesh.ServicePort, w *mesh.Workload) (int32, bool) {
+	for _, ep := range e.EndpointSet(svc, sp, nil).Endpoints {
+		if ep.Workload == w {
+			return ep.TargetPort, true
+		}
+	}
+	return 0, false
+}

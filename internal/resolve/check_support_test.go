@@ -108,4 +108,57 @@ func TestServicePortProtocol(t *testing.T) {
 			t.Errorf("%+v: %s, want %s", c.sp, got, c.want)
 		}
 	}
+	// What decided it, for messages.
+	for _, c := range []struct {
+		sp   mesh.ServicePort
+		want string
+	}{
+		{mesh.ServicePort{Name: "tcp-web"}, ProtocolByName},
+		{mesh.ServicePort{Name: "tcp-web", AppProtocol: "http"}, ProtocolByAppProtocol},
+		{mesh.ServicePort{Name: "db", Port: 3306}, ProtocolByNumber},
+		{mesh.ServicePort{Name: "dns", Port: 53, Protocol: "UDP"}, ProtocolByPortProtocol},
+		{mesh.ServicePort{Name: "web", Port: 8080}, ""},
+	} {
+		if got := ServicePortProtocolBy(&c.sp); got != c.want {
+			t.Errorf("%+v: decided by %q, want %q", c.sp, got, c.want)
+		}
+	}
+}
+
+// EndpointPort answers with EndpointSet: the selector picks the workload and
+// a named targetPort resolves to its container port; a workload the Service
+// does not select is no endpoint.
+func TestEndpointPort(t *testing.T) {
+	e := routingEngine(t, "ep.yaml", `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec: {containers: [{name: api, image: api}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {selector: {app: web}, ports: [{port: 80, targetPort: http}]}
+`)
+	svc := e.X.Service("shop", "web")
+	web, api := e.X.Workload("shop", "web", "Deployment"), e.X.Workload("shop", "api", "Deployment")
+	if tp, ok := e.EndpointPort(svc, &svc.Ports[0], web); !ok || tp != 8080 {
+		t.Errorf("web: %d %v, want 8080", tp, ok)
+	}
+	if _, ok := e.EndpointPort(svc, &svc.Ports[0], api); ok {
+		t.Error("api is not selected by Service shop/web")
+	}
 }

@@ -1054,40 +1054,54 @@ func (e *Engine) finishDestinations(d *RouteDecision, proxyNS string) {
 // 25, 53, 3306 and 27017 (sniffing would break them) and auto-detected
 // elsewhere. It returns "http", "tcp", "tls", "udp" or "auto".
 func routePortProtocol(sp *mesh.ServicePort) string {
+	p, _ := portProtocol(sp)
+	return p
+}
+
+// Where a Service port's protocol comes from (portProtocol).
+const (
+	ProtocolByPortProtocol = "protocol"    // spec.ports[].protocol: UDP
+	ProtocolByAppProtocol  = "appProtocol" // spec.ports[].appProtocol
+	ProtocolByName         = "name"        // the port name's prefix
+	ProtocolByNumber       = "number"      // a well-known port number
+)
+
+// portProtocol is routePortProtocol with what decided it ("" for auto).
+func portProtocol(sp *mesh.ServicePort) (string, string) {
 	if strings.EqualFold(sp.Protocol, "UDP") {
-		return "udp"
+		return "udp", ProtocolByPortProtocol
 	}
-	name := sp.Name
+	name, by := sp.Name, ProtocolByName
 	if sp.AppProtocol != "" {
-		name = sp.AppProtocol
+		name, by = sp.AppProtocol, ProtocolByAppProtocol
 		switch name {
 		case "kubernetes.io/h2c", "kubernetes.io/ws":
-			return "http"
+			return "http", by
 		case "kubernetes.io/wss":
-			return "tls"
+			return "tls", by
 		}
 	}
 	if len(name) >= len("grpc-web") && strings.EqualFold(name[:len("grpc-web")], "grpc-web") {
-		return "http"
+		return "http", by
 	}
 	if i := strings.IndexByte(name, '-'); i >= 0 {
 		name = name[:i]
 	}
 	switch strings.ToLower(name) {
 	case "http", "http2", "grpc", "http_proxy":
-		return "http"
+		return "http", by
 	case "https", "tls":
-		return "tls"
+		return "tls", by
 	case "tcp", "mongo", "mysql", "redis":
-		return "tcp"
+		return "tcp", by
 	case "udp":
-		return "udp"
+		return "udp", by
 	}
 	switch sp.Port {
 	case 25, 53, 3306, 27017:
-		return "tcp"
+		return "tcp", ProtocolByNumber
 	}
-	return "auto"
+	return "auto", ""
 }
 
 // routeGatewayProtocol classifies a Gateway server (pkg/config/gateway

@@ -129,20 +129,14 @@ func run(p *check.Pass) {
 	}
 }
 
-// targetPorts returns the pod ports of w that its Services send to: the
-// endpoints of the Services of w's namespace whose selector matches w (asked
-// only for workloads with identity rules, not for every Service).
+// targetPorts returns the pod ports of w that its Services send to
+// (resolve.EndpointPort), asked only for workloads with identity rules.
 func targetPorts(p *check.Pass, w *mesh.Workload) []int32 {
 	var out []int32
 	for _, svc := range p.X.ServicesIn(w.Namespace) {
-		if len(svc.Selector) == 0 || !mesh.SubsetOf(svc.Selector, w.Labels) {
-			continue
-		}
 		for i := range svc.Ports {
-			for _, ep := range p.Engine.EndpointSet(svc, &svc.Ports[i], nil).Endpoints {
-				if ep.Workload == w && !containsPort(out, ep.TargetPort) {
-					out = append(out, ep.TargetPort)
-				}
+			if tp, ok := p.Engine.EndpointPort(svc, &svc.Ports[i], w); ok && !containsPort(out, tp) {
+				out = append(out, tp)
 			}
 		}
 	}

@@ -134,9 +134,8 @@ func containerPorts(w *mesh.Workload) []int32 {
 // plaintextCallers counts the clients whose path to a weakened port works in
 // plaintext (read from the shared path evaluation, as trace decides it) and
 // returns the keys of the first max of them in sorted order. A path reaches
-// a weakened workload's port when its Service selects the workload (the
-// EndpointSlice controller's rule, as in resolve.EndpointSet) and the
-// Service port's targetPort is that port on the workload's pods. A weakened
+// a weakened workload's port when the workload is an endpoint of its Service
+// port and that port sends to the weakened one (resolve.EndpointPort). A weakened
 // port is often reached by most of the mesh, so the callers are collected by
 // pointer and only the few shown are named.
 func plaintextCallers(p *check.Pass, weak []weakened, max int, seen map[*mesh.Workload]bool) (int, []string) {
@@ -144,12 +143,8 @@ func plaintextCallers(p *check.Pass, weak []weakened, max int, seen map[*mesh.Wo
 	clear(seen)
 	for _, x := range weak {
 		for _, svc := range p.X.ServicesIn(x.w.Namespace) {
-			groups := bySvc[svc]
-			if len(groups) == 0 || len(svc.Selector) == 0 || !mesh.SubsetOf(svc.Selector, x.w.Labels) {
-				continue
-			}
-			for _, g := range groups {
-				if p.Engine.TargetPort(svc, g.Port, x.w).Port != x.port {
+			for _, g := range bySvc[svc] {
+				if tp, ok := p.Engine.EndpointPort(svc, g.Port, x.w); !ok || tp != x.port {
 					continue
 				}
 				g.Clients.Each(func(w *mesh.Workload) bool {

@@ -71,10 +71,10 @@ func run(p *check.Pass) {
 			}
 			sort.Strings(vss)
 			how := fmt.Sprintf("name %q", sp.Name)
-			switch {
-			case sp.AppProtocol != "":
+			switch resolve.ServicePortProtocolBy(sp) {
+			case resolve.ProtocolByAppProtocol:
 				how = fmt.Sprintf("appProtocol %q", sp.AppProtocol)
-			case !namesTCP(sp.Name):
+			case resolve.ProtocolByNumber:
 				// Neither says a protocol: Istio makes the well-known ports
 				// 25, 53, 3306 and 27017 TCP (conversion.go wellKnownPorts).
 				how = fmt.Sprintf("number (Istio treats port %d as TCP when neither its name %q nor an appProtocol says a protocol)", sp.Port, sp.Name)
@@ -144,17 +144,6 @@ func hasTCP(svc *mesh.Service) bool {
 		if resolve.ServicePortProtocol(&svc.Ports[i]) == "tcp" {
 			return true
 		}
-	}
-	return false
-}
-
-// namesTCP reports whether a port name's prefix declares TCP (as Istio's
-// protocol.Parse reads it).
-func namesTCP(name string) bool {
-	prefix, _, _ := strings.Cut(strings.ToLower(name), "-")
-	switch prefix {
-	case "tcp", "mongo", "mysql", "redis":
-		return true
 	}
 	return false
 }
