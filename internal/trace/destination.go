@@ -151,7 +151,7 @@ func (r *request) endpoint(ep resolve.Endpoint, subsetLabels map[string]string) 
 	// Without a sidecar on the server, or on a port its sidecar does not
 	// capture, the client's TCP connect reaches the application's port
 	// directly: a refusal comes before any TLS.
-	captured := !srv.HasProxy || r.e.InboundCapture(w, ep.TargetPort).Captured
+	captured := r.e.InboundCapture(w, ep.TargetPort).Captured // true without a sidecar
 	if (!srv.HasProxy || !captured) && !appOK() {
 		return false
 	}
