@@ -92,8 +92,27 @@ func (s *Clients) First() *mesh.Workload {
 
 // Each calls fn for every client in order until fn returns false.
 func (s *Clients) Each(fn func(*mesh.Workload) bool) {
-	for _, c := range s.list {
-		if s.has(c) && !fn(c.w) {
+	if len(s.skipNS) == 0 && len(s.skip) == 0 {
+		for _, c := range s.list {
+			if !fn(c.w) {
+				return
+			}
+		}
+		return
+	}
+	// The list is in workload order, so namespaces come in runs: look
+	// each run's namespace up once (a shared class list holds most of a
+	// large mesh's workloads, and every set over it is walked this way).
+	var ns string
+	skipNS := false
+	for i, c := range s.list {
+		if i == 0 || c.ns != ns {
+			ns, skipNS = c.ns, s.skipNS[c.ns]
+		}
+		if skipNS || s.skip[c.w] {
+			continue
+		}
+		if !fn(c.w) {
 			return
 		}
 	}

@@ -169,12 +169,29 @@ func All(e *resolve.Engine, opts Options) *Result {
 			svcs = append(svcs, svc)
 		}
 	}
+	// Gateway routes are jobs after the Services, for the same workers.
+	type gwJob struct {
+		gw *mesh.Workload
+		r  resolve.GatewayRequest
+	}
+	var gwJobs []gwJob
+	if !opts.NoGateways {
+		for _, gw := range gateways {
+			for _, r := range e.GatewayRequests(gw) {
+				if opts.GatewayRoute != nil && !opts.GatewayRoute(&r) {
+					continue
+				}
+				gwJobs = append(gwJobs, gwJob{gw, r})
+			}
+		}
+	}
+	jobs := len(svcs) + len(gwJobs)
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	workers = max(1, min(workers, len(svcs)))
-	per := make([][]*Group, len(svcs))
+	workers = max(1, min(workers, jobs))
+	per := make([][]*Group, jobs)
 	evals := make([]int, workers)
 	dropped := make([]int64, workers) // pairs of the groups Keep left out
 	panics := make([]any, workers)
@@ -197,10 +214,16 @@ func All(e *resolve.Engine, opts Options) *Result {
 			}()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(svcs) {
+				if i >= jobs {
 					break
 				}
 				ev.out = nil
+				if i >= len(svcs) {
+					j := &gwJobs[i-len(svcs)]
+					ev.gateway(j.gw, j.r)
+					per[i] = ev.keep(&dropped[k])
+					continue
+				}
 				ev.service(svcs[i], byNS, pool, sums, classes, direct)
 				per[i] = ev.keep(&dropped[k])
 				// Each Service port is evaluated once: its decisions
@@ -224,23 +247,6 @@ func All(e *resolve.Engine, opts Options) *Result {
 		for _, g := range gs {
 			res.add(g)
 		}
-	}
-	ev := &evaluator{e: e, opts: opts, poolIdx: poolIdx}
-	if !opts.NoGateways {
-		for _, gw := range gateways {
-			for _, r := range e.GatewayRequests(gw) {
-				if opts.GatewayRoute != nil && !opts.GatewayRoute(&r) {
-					continue
-				}
-				ev.gateway(gw, r)
-			}
-		}
-		res.Evaluations += ev.evals
-		var gwDropped int64
-		for _, g := range ev.keep(&gwDropped) {
-			res.add(g)
-		}
-		res.Pairs += gwDropped
 	}
 	return res
 }

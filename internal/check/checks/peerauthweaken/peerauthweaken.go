@@ -140,39 +140,77 @@ func containerPorts(w *mesh.Workload) []int32 {
 // pointer and only the few shown are named.
 func plaintextCallers(p *check.Pass, weak []weakened, max int, seen map[*mesh.Workload]bool) (int, []string) {
 	bySvc := plaintextGroups(p)
-	clear(seen)
+	var gs []*paths.Group
 	for _, x := range weak {
 		for _, svc := range p.X.ServicesIn(x.w.Namespace) {
 			for _, g := range bySvc[svc] {
-				if tp, ok := p.Engine.EndpointPort(svc, g.Port, x.w); !ok || tp != x.port {
+				if tp, ok := p.Engine.EndpointPort(svc, g.Port, x.w); !ok || tp != x.port || slices.Contains(gs, g) {
 					continue
 				}
-				g.Clients.Each(func(w *mesh.Workload) bool {
-					seen[w] = true
-					return true
-				})
+				gs = append(gs, g)
 			}
 		}
 	}
-	return len(seen), smallestKeys(seen, max)
+	var some []string
+	if disjoint(gs) {
+		n := 0
+		for _, g := range gs {
+			n += g.Clients.Len()
+			g.Clients.Each(func(w *mesh.Workload) bool {
+				some = keepSmallest(some, w.Key(), max)
+				return true
+			})
+		}
+		return n, some
+	}
+	clear(seen)
+	for _, g := range gs {
+		g.Clients.Each(func(w *mesh.Workload) bool {
+			if !seen[w] {
+				seen[w] = true
+				some = keepSmallest(some, w.Key(), max)
+			}
+			return true
+		})
+	}
+	return len(seen), some
+}
+
+// disjoint reports whether no client is in two of gs: the groups of one
+// Service port that are not gateway routes partition its callers (package
+// paths splits each class of clients, never copies one into two groups; its
+// brute-force tests fail when a client is in two groups of one URL).
+func disjoint(gs []*paths.Group) bool {
+	for _, g := range gs {
+		if g.Gateway || g.Service != gs[0].Service || g.Port != gs[0].Port {
+			return false
+		}
+	}
+	return true
 }
 
 // smallestKeys returns the max smallest workload keys of set, sorted,
 // without sorting the whole set.
 func smallestKeys(set map[*mesh.Workload]bool, max int) []string {
-	var some []string // the smallest keys so far, sorted
+	var some []string
 	for w := range set {
-		k := w.Key()
-		if len(some) == max && k >= some[max-1] {
-			continue
-		}
-		i, _ := slices.BinarySearch(some, k)
-		if len(some) < max {
-			some = append(some, "")
-		}
-		copy(some[i+1:], some[i:])
-		some[i] = k
+		some = keepSmallest(some, w.Key(), max)
 	}
+	return some
+}
+
+// keepSmallest adds k to some, the max smallest keys so far in sorted order,
+// if it is among them.
+func keepSmallest(some []string, k string, max int) []string {
+	if len(some) == max && k >= some[max-1] {
+		return some
+	}
+	i, _ := slices.BinarySearch(some, k)
+	if len(some) < max {
+		some = append(some, "")
+	}
+	copy(some[i+1:], some[i:])
+	some[i] = k
 	return some
 }
 
