@@ -142,6 +142,7 @@ func Build(objs []*objects.Object, opts Options) *Index {
 		return x.Services[i].Name < x.Services[j].Name
 	})
 	for _, s := range x.Services {
+		s.key = s.Namespace + "/" + s.Name
 		x.servicesByNS[s.Namespace] = append(x.servicesByNS[s.Namespace], s)
 		if _, dup := x.serviceByHost[s.Host]; !dup {
 			x.serviceByHost[s.Host] = s

@@ -200,10 +200,16 @@ type Service struct {
 	PublishNotReadyAddresses bool
 	// Host is the FQDN name.ns.svc.<domain>.
 	Host string
+	key  string // "ns/name", set by Build
 }
 
 // Key returns "ns/name".
-func (s *Service) Key() string { return s.Namespace + "/" + s.Name }
+func (s *Service) Key() string {
+	if s.key != "" {
+		return s.key
+	}
+	return s.Namespace + "/" + s.Name
+}
 
 // Port returns the service port with the given number, or nil.
 func (s *Service) Port(n int32) *ServicePort {

@@ -311,15 +311,19 @@ func (e *Engine) Authorize(server *mesh.Workload, req AuthzRequest) AuthzDecisio
 		}
 		return d
 	}
-	var whys []string
-	var refs []objects.Ref
+	// Why each rule did not match is said only when none does.
+	type miss struct {
+		p   *mesh.AuthorizationPolicy
+		i   int // -1: the policy has no rules
+		res azRuleResult
+	}
+	var misses []miss
 	for _, p := range allow {
 		rules := e.azCompiled(p)
 		if len(rules) == 0 {
 			// builder.go: an ALLOW policy without rules gets
 			// rbacPolicyMatchNever: it allows nothing.
-			whys = append(whys, fmt.Sprintf("%s/%s has no rules (allow-nothing)", p.Namespace, p.Name))
-			refs = append(refs, p.Obj.Ref("spec"))
+			misses = append(misses, miss{p: p, i: -1})
 			continue
 		}
 		for i, r := range rules {
@@ -327,22 +331,32 @@ func (e *Engine) Authorize(server *mesh.Workload, req AuthzRequest) AuthzDecisio
 			for _, a := range res.notes {
 				d.Assume(a)
 			}
-			ref := p.Obj.Ref(objects.Index("spec.rules", i))
 			switch res.res {
 			case azYes, azUnknown:
 				d.Allowed, d.Action, d.Policy, d.Rule = true, AuthzAllow, p, i
-				d.By = append([]objects.Ref{ref}, d.By...)
+				d.By = append([]objects.Ref{p.Obj.Ref(objects.Index("spec.rules", i))}, d.By...)
 				d.Reason = fmt.Sprintf("ALLOW AuthorizationPolicy %s/%s rule %d matches the %s request%s: allowed", p.Namespace, p.Name, i, kind, ev.describeMatch(r))
 				if res.res == azUnknown {
 					d.Assume(fmt.Sprintf("ALLOW AuthorizationPolicy %s/%s rule %d depends on %s, which meshdoctor cannot evaluate: assumed to match", p.Namespace, p.Name, i, strings.Join(res.unknown, ", ")))
 				}
 				return d
 			}
-			whys = append(whys, fmt.Sprintf("%s/%s rule %d: %s", p.Namespace, p.Name, i, res.no))
-			if res.noPath != "" {
-				refs = append(refs, p.Obj.Ref(res.noPath))
+			misses = append(misses, miss{p: p, i: i, res: res})
+		}
+	}
+	whys := make([]string, 0, len(misses))
+	refs := make([]objects.Ref, 0, len(misses))
+	for _, m := range misses {
+		switch {
+		case m.i < 0:
+			whys = append(whys, fmt.Sprintf("%s/%s has no rules (allow-nothing)", m.p.Namespace, m.p.Name))
+			refs = append(refs, m.p.Obj.Ref("spec"))
+		default:
+			whys = append(whys, fmt.Sprintf("%s/%s rule %d: %s", m.p.Namespace, m.p.Name, m.i, ev.why(&m.res)))
+			if m.res.noPath != "" {
+				refs = append(refs, m.p.Obj.Ref(m.res.noPath))
 			} else {
-				refs = append(refs, ref)
+				refs = append(refs, m.p.Obj.Ref(objects.Index("spec.rules", m.i)))
 			}
 		}
 	}
@@ -360,8 +374,12 @@ type azEval struct {
 
 // azRuleResult is the outcome of one rule.
 type azRuleResult struct {
-	res     azTri
-	no      string   // why not
+	res azTri
+	no  string // why not, unless fail says it (see azEval.why)
+	// fail is the first condition that failed; the sentence is made only
+	// when a denial needs it (most rules that do not match a request are
+	// followed by one that does).
+	fail    *azCond
 	noPath  string   // field path of the first failing condition
 	unknown []string // conditions that could not be evaluated
 	notes   []string // assumptions (dropped TCP conditions, skipped rules)
@@ -665,12 +683,20 @@ func (ev *azEval) rule(p *mesh.AuthorizationPolicy, r azRule, i int, action secu
 		fail = whenFail
 	}
 	if fail != nil {
-		out.no = fmt.Sprintf("%s requires %s but %s", fail.path, fail.describe(), ev.subject(fail))
+		out.fail = fail
 		out.noPath = fail.path
 	} else if out.res == azNo {
 		out.no = "no source or operation matches"
 	}
 	return out
+}
+
+// why says why a rule did not match the request.
+func (ev *azEval) why(res *azRuleResult) string {
+	if res.fail != nil {
+		return fmt.Sprintf("%s requires %s but %s", res.fail.path, res.fail.describe(), ev.subject(res.fail))
+	}
+	return res.no
 }
 
 // azSourceConds lists the conditions of a rule's source.

@@ -103,6 +103,12 @@ func ServicePortProtocolBy(sp *mesh.ServicePort) string {
 // whether w is an endpoint of it (EndpointSet decides: the selector, named
 // target ports, replicas, live pods).
 func (e *Engine) EndpointPort(svc *mesh.Service, sp *mesh.ServicePort, w *mesh.Workload) (int32, bool) {
+	// Only a workload the selector picks can be an endpoint (endpointSet
+	// starts from selectWorkloads): a check asking about every Service of a
+	// namespace need not decide the endpoints of the others.
+	if svc.Type == "ExternalName" || len(svc.Selector) == 0 || w.Namespace != svc.Namespace || !mesh.SubsetOf(svc.Selector, w.Labels) {
+		return 0, false
+	}
 	for _, ep := range e.EndpointSet(svc, sp, nil).Endpoints {
 		if ep.Workload == w {
 			return ep.TargetPort, true

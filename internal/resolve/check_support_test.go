@@ -3,6 +3,8 @@ package resolve
 import (
 	"testing"
 
+	"github.com/meshdoctor/meshdoctor/internal/gen"
+	"github.com/meshdoctor/meshdoctor/internal/gen/genmesh"
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/objects"
 
@@ -160,5 +162,42 @@ spec: {selector: {app: web}, ports: [{port: 80, targetPort: http}]}
 	}
 	if _, ok := e.EndpointPort(svc, &svc.Ports[0], api); ok {
 		t.Error("api is not selected by Service shop/web")
+	}
+}
+
+// EndpointPort's shortcut (only a workload the selector picks is asked about)
+// gives what scanning EndpointSet gives, for every Service port and workload
+// of a generated mesh.
+func TestEndpointPortAgreesWithEndpointSet(t *testing.T) {
+	x, err := genmesh.Index(gen.Config{Seed: 3, Services: 150})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(x)
+	checked := 0
+	for _, svc := range e.X.Services {
+		for i := range svc.Ports {
+			sp := &svc.Ports[i]
+			eps := e.EndpointSet(svc, sp, nil).Endpoints
+			for _, w := range e.X.Workloads {
+				var want int32
+				found := false
+				for _, ep := range eps {
+					if ep.Workload == w {
+						want, found = ep.TargetPort, true
+					}
+				}
+				got, ok := e.EndpointPort(svc, sp, w)
+				if ok != found || got != want {
+					t.Fatalf("%s:%d on %s: EndpointPort = %d %v, EndpointSet says %d %v", svc.Key(), sp.Port, w.Key(), got, ok, want, found)
+				}
+				if found {
+					checked++
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no endpoint in the generated mesh")
 	}
 }
