@@ -230,6 +230,20 @@ func (f *Finding) ProposeFunc(fn func() []Candidate) { f.candidates = append(f.c
 
 // Relate adds related references, without duplicates.
 func (f *Finding) Relate(refs ...objects.Ref) {
+	if len(refs) > 8 && len(f.Related)+len(refs) > 32 {
+		// A path finding may relate thousands of Service ports at once.
+		seen := make(map[objects.Ref]bool, len(f.Related)+len(refs))
+		for _, o := range f.Related {
+			seen[o] = true
+		}
+		for _, r := range refs {
+			if r.Kind != "" && !seen[r] {
+				seen[r] = true
+				f.Related = append(f.Related, r)
+			}
+		}
+		return
+	}
 next:
 	for _, r := range refs {
 		if r.Kind == "" {

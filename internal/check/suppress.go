@@ -133,7 +133,7 @@ func collectSuppressions(x *mesh.Index, checks []*Check, flags []Ignore) *suppre
 
 // apply removes suppressed findings and counts them in res.
 func (s *suppressions) apply(fs []Finding, res *Result) []Finding {
-	var kept []Finding
+	kept := make([]Finding, 0, len(fs)) // a Finding is large: grow once
 	for i := range fs {
 		f := &fs[i]
 		if f.Code == InternalError.Code {

@@ -158,6 +158,19 @@ func (e *Engine) listening(w *mesh.Workload, port int32) ListenDecision {
 	return d
 }
 
+// MayBindLoopback reports whether some container of w binds to a loopback
+// address (the patterns of listenFindLoopback): only then can a Listening
+// decision for w say Loopback, so a check looking for loopback binds can skip
+// the other workloads without deciding their endpoints and ports.
+func (e *Engine) MayBindLoopback(w *mesh.Workload) bool {
+	for i := range w.Containers {
+		if len(listenFindLoopback(&w.Containers[i])) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // listenSidecarLoopback finds a Sidecar resource that applies to w and whose
 // ingress listener for port forwards to a loopback defaultEndpoint
 // (networking/v1alpha3 Sidecar.ingress.defaultEndpoint; selection as

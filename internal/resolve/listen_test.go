@@ -88,6 +88,9 @@ func TestLoopbackPatterns(t *testing.T) {
 			t.Errorf("%s: %q: listening %s: %s", c.row, c.container, d.Listening, d.Reason)
 			continue
 		}
+		if !e.MayBindLoopback(w) {
+			t.Errorf("%s: %q: MayBindLoopback is false, so checks would skip the workload", c.row, c.container)
+		}
 		if len(d.By) == 0 || d.By[0].Field != c.field || d.By[0].Line == 0 {
 			t.Errorf("%s: ref %+v, want field %s", c.row, d.By, c.field)
 		}
@@ -124,9 +127,13 @@ func TestListeningNotLoopback(t *testing.T) {
 	}
 	for _, c := range cases {
 		e := listenEngine(t, c.container, "")
-		d := e.Listening(routingWorkload(t, e, "app", "web"), c.port)
+		w := routingWorkload(t, e, "app", "web")
+		d := e.Listening(w, c.port)
 		if d.Listening != ListenYes || d.Loopback {
 			t.Errorf("%s: %s %s", c.name, d.Listening, d.Reason)
+		}
+		if c.name == "all interfaces" && e.MayBindLoopback(w) {
+			t.Errorf("%s: MayBindLoopback is true without a loopback bind", c.name)
 		}
 	}
 }

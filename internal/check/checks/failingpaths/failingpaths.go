@@ -155,9 +155,11 @@ func run(p *check.Pass, cause string) {
 			out.Severity = check.Info
 			out.Message = fmt.Sprintf("%s: %s %s, since they have no sidecar and the port is STRICT (as STRICT intends, if they are not meant to call it): %s", cause, callers(f), targets(f), f.detail)
 		}
+		related := make([]objects.Ref, 0, len(f.services))
 		for _, s := range objects.SortedKeys(f.services) {
-			out.Relate(f.services[s])
+			related = append(related, f.services[s])
 		}
+		out.Relate(related...)
 		out.Assumptions = f.groups[0].Trace.Assumptions
 		if out.Severity != check.Info && p.TakeFix() {
 			out.Fixes = fixes(p, f.groups[0], f.at)
@@ -304,7 +306,7 @@ func loopback(e *resolve.Engine, g *paths.Group) bool {
 		return false
 	}
 	for _, ep := range e.EndpointSet(g.Service, g.Port, nil).Endpoints {
-		if e.Listening(ep.Workload, ep.TargetPort).Loopback {
+		if e.MayBindLoopback(ep.Workload) && e.Listening(ep.Workload, ep.TargetPort).Loopback {
 			return true
 		}
 	}

@@ -40,14 +40,23 @@ func run(p *check.Pass) {
 	var order []key
 	callers := map[key][]objects.Ref{}
 	decisions := map[key]resolve.ListenDecision{}
-	for _, svc := range p.X.Services {
-		for i := range svc.Ports {
-			sp := &svc.Ports[i]
-			for _, ep := range e.EndpointSet(svc, sp, nil).Endpoints {
-				k := key{ep.Workload, ep.TargetPort}
+	// Only workloads with a loopback bind can be reported: their Service
+	// ports are found through the Services of their namespace.
+	for _, w := range p.X.Workloads {
+		if !e.MayBindLoopback(w) {
+			continue
+		}
+		for _, svc := range p.X.ServicesIn(w.Namespace) {
+			for i := range svc.Ports {
+				sp := &svc.Ports[i]
+				tp, ok := e.EndpointPort(svc, sp, w)
+				if !ok {
+					continue
+				}
+				k := key{w, tp}
 				d, ok := decisions[k]
 				if !ok {
-					d = e.Listening(ep.Workload, ep.TargetPort)
+					d = e.Listening(w, tp)
 					decisions[k] = d
 					if d.Loopback && d.Listening == resolve.ListenNo {
 						order = append(order, k)
