@@ -8,6 +8,7 @@ package mesh
 import (
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/meshdoctor/meshdoctor/internal/objects"
 )
@@ -69,7 +70,16 @@ type Index struct {
 	workloadsByNS map[string][]*Workload
 	servicesByNS  map[string][]*Service
 	serviceByHost map[string]*Service
+
+	// byLabel indexes the workloads by namespace and pod label for Select.
+	// It is made on first use, once: an index is read by several goroutines
+	// (package paths), and is not changed after Build.
+	byLabelOnce sync.Once
+	byLabel     map[labelKey][]*Workload
 }
+
+// labelKey is one pod label of a namespace's workloads.
+type labelKey struct{ ns, key, value string }
 
 // Assumption returns the sentence for an assumption key, if that default was used.
 func (x *Index) Assumption(key string) (string, bool) {
@@ -135,12 +145,38 @@ func (x *Index) ServiceByHost(host string) *Service { return x.serviceByHost[hos
 // Select returns the workloads of namespace ns whose pod labels contain all of
 // selector. An empty selector selects nothing, as a Service without a selector
 // gets no endpoints from Kubernetes.
+//
+// It starts from the workloads that have the rarest of the selector's labels
+// (a mesh of thousands of Services selects in namespaces of dozens of
+// workloads), so the result keeps the namespace's workload order.
 func (x *Index) Select(ns string, selector map[string]string) []*Workload {
 	if len(selector) == 0 {
 		return nil
 	}
+	x.byLabelOnce.Do(func() {
+		x.byLabel = map[labelKey][]*Workload{}
+		for n, ws := range x.workloadsByNS {
+			for _, w := range ws {
+				for k, v := range w.Labels {
+					lk := labelKey{n, k, v}
+					x.byLabel[lk] = append(x.byLabel[lk], w)
+				}
+			}
+		}
+	})
+	var best []*Workload
+	first := true
+	for k, v := range selector {
+		l := x.byLabel[labelKey{ns, k, v}]
+		if len(l) == 0 {
+			return nil
+		}
+		if first || len(l) < len(best) {
+			best, first = l, false
+		}
+	}
 	var out []*Workload
-	for _, w := range x.workloadsByNS[ns] {
+	for _, w := range best {
 		if SubsetOf(selector, w.Labels) {
 			out = append(out, w)
 		}

@@ -2,6 +2,9 @@ package paths
 
 import (
 	"hash/fnv"
+	"slices"
+	"sort"
+	"sync"
 
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 )
@@ -17,16 +20,20 @@ type Clients struct {
 	skip   map[*mesh.Workload]bool
 	class  string
 	n      int
-	// sums, for a set over a class's shared list, are the list's
-	// fingerprint sums (so Fingerprint need not walk the list).
+	// sums, for a set over a shared list (a class's, or the clients
+	// without a proxy), are the list's fingerprint sums (so Fingerprint need
+	// not walk the list) and its order by key.
 	sums *memberSums
 }
 
 // memberSums are the fingerprint sums of a list of clients: in all, and by
-// namespace.
+// namespace; and, made on first use, the list in key order.
 type memberSums struct {
 	all  uint64
 	byNS map[string]uint64
+
+	byKeyOnce sync.Once
+	byKey     []*client
 }
 
 func newMemberSums(list []*client) *memberSums {
@@ -116,6 +123,45 @@ func (s *Clients) Each(fn func(*mesh.Workload) bool) {
 			return
 		}
 	}
+}
+
+// SmallestKeys returns the keys (Workload.Key) of the n clients with the
+// smallest keys, sorted. A set over a shared list walks the list in key
+// order, sorted once for every set over it, and stops after n members.
+func (s *Clients) SmallestKeys(n int) []string {
+	if n <= 0 {
+		return nil
+	}
+	var out []string
+	if s.sums != nil {
+		s.sums.byKeyOnce.Do(func() {
+			s.sums.byKey = slices.Clone(s.list)
+			sort.SliceStable(s.sums.byKey, func(i, j int) bool { return s.sums.byKey[i].w.Key() < s.sums.byKey[j].w.Key() })
+		})
+		for _, c := range s.sums.byKey {
+			if len(out) == n {
+				break
+			}
+			if s.has(c) {
+				out = append(out, c.w.Key())
+			}
+		}
+		return out
+	}
+	s.Each(func(w *mesh.Workload) bool {
+		k := w.Key()
+		if len(out) == n && k >= out[n-1] {
+			return true
+		}
+		i, _ := slices.BinarySearch(out, k)
+		if len(out) < n {
+			out = append(out, "")
+		}
+		copy(out[i+1:], out[i:])
+		out[i] = k
+		return true
+	})
+	return out
 }
 
 // Workloads returns the clients as a new slice.

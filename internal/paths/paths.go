@@ -163,6 +163,9 @@ func All(e *resolve.Engine, opts Options) *Result {
 		poolIdx[cl] = newMemberIndex(pool[cl])
 		sums[cl] = newMemberSums(pool[cl])
 	}
+	if len(direct) > 0 {
+		sums[resolve.ProxyNone] = newMemberSums(direct) // no pool class is ProxyNone
+	}
 	var svcs []*mesh.Service
 	for _, svc := range x.Services {
 		if opts.Service == nil || opts.Service(svc) {
@@ -280,7 +283,7 @@ func (ev *evaluator) service(svc *mesh.Service, byNS map[string]map[string][]*cl
 			}
 		}
 		if len(direct) > 0 {
-			ev.evaluate(&Clients{list: direct, n: len(direct), class: resolve.ProxyNone}, svc, port, url, nil)
+			ev.evaluate(&Clients{list: direct, n: len(direct), class: resolve.ProxyNone, sums: sums[resolve.ProxyNone]}, svc, port, url, nil)
 		}
 		// Every other namespace sees the host the same way.
 		for _, cl := range classes {

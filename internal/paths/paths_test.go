@@ -385,3 +385,41 @@ func TestFingerprint(t *testing.T) {
 		t.Error("no group over a shared class list: the fast path is untested")
 	}
 }
+
+// SmallestKeys names the clients with the smallest keys, which is not the
+// list's (namespace, name) order: "a-b/y" sorts before "a/x". Over a shared
+// list it must skip the namespaces and members the set leaves out.
+func TestSmallestKeys(t *testing.T) {
+	var list []*client
+	for _, k := range [][2]string{{"a", "x"}, {"a", "z"}, {"a-b", "y"}, {"a-b", "w"}, {"c", "v"}} {
+		list = append(list, &client{w: &mesh.Workload{Namespace: k[0], Name: k[1]}, ns: k[0]})
+	}
+	shared := newMemberSums(list)
+	for _, c := range []struct {
+		s    *Clients
+		want string
+	}{
+		{&Clients{list: list, n: 5}, "a-b/w,a-b/y,a/x"},
+		{&Clients{list: list, n: 5, sums: shared}, "a-b/w,a-b/y,a/x"},
+		{&Clients{list: list, n: 3, sums: shared, skipNS: map[string]bool{"a-b": true}}, "a/x,a/z,c/v"},
+		{&Clients{list: list, n: 4, sums: shared, skip: map[*mesh.Workload]bool{list[3].w: true}}, "a-b/y,a/x,a/z"},
+	} {
+		if got := strings.Join(c.s.SmallestKeys(3), ","); got != c.want {
+			t.Errorf("SmallestKeys(3) = %s, want %s", got, c.want)
+		}
+	}
+	if got := (&Clients{list: list, n: 5}).SmallestKeys(0); got != nil {
+		t.Errorf("SmallestKeys(0) = %v", got)
+	}
+	// Every group of a generated mesh: the same as sorting all its keys.
+	x := generated(t, 5, 60)
+	for _, g := range All(resolve.New(x), Options{}).Groups {
+		var keys []string
+		g.Clients.Each(func(w *mesh.Workload) bool { keys = append(keys, w.Key()); return true })
+		sort.Strings(keys)
+		want := strings.Join(keys[:min(5, len(keys))], ",")
+		if got := strings.Join(g.Clients.SmallestKeys(5), ","); got != want {
+			t.Fatalf("%s: SmallestKeys(5) = %s, want %s", g.URL, got, want)
+		}
+	}
+}

@@ -24,7 +24,6 @@ type routingState struct {
 	apByNS  map[string][]*mesh.AuthorizationPolicy // AuthorizationPolicies by namespace, creation order
 	eps     map[endpointsKey]*EndpointsDecision    // endpoints per (service, port, subset)
 	scByNS  map[string][]*mesh.Sidecar             // Sidecar resources by namespace (listen.go)
-	wlIdx   map[string]map[string][]*mesh.Workload // namespace -> "key=value" pod label -> workloads
 	gwHTTP  map[gwHTTPKey]*gwHTTPTable             // virtual hosts of a gateway's HTTP servers
 	azSets  map[*mesh.Workload]*azSet              // AuthorizationPolicies that apply to a workload
 	azRules map[*mesh.AuthorizationPolicy][]azRule // compiled rules of a policy
@@ -101,42 +100,10 @@ func fullRegexp(expr string) *regexp.Regexp {
 	return re
 }
 
-// selectWorkloads is mesh.Index.Select through a per-namespace label index:
-// the workloads of ns whose pod labels contain selector (empty selector:
-// none), without scanning the namespace for every Service.
+// selectWorkloads is mesh.Index.Select: the workloads of ns whose pod labels
+// contain selector (empty selector: none), through the index's label index.
 func (e *Engine) selectWorkloads(ns string, selector map[string]string) []*mesh.Workload {
-	if len(selector) == 0 {
-		return nil
-	}
-	if e.rt.wlIdx == nil {
-		e.rt.wlIdx = map[string]map[string][]*mesh.Workload{}
-		for _, w := range e.X.Workloads {
-			m := e.rt.wlIdx[w.Namespace]
-			if m == nil {
-				m = map[string][]*mesh.Workload{}
-				e.rt.wlIdx[w.Namespace] = m
-			}
-			for k, v := range w.Labels {
-				m[k+"="+v] = append(m[k+"="+v], w)
-			}
-		}
-	}
-	m := e.rt.wlIdx[ns]
-	var best []*mesh.Workload
-	first := true
-	for k, v := range selector {
-		l := m[k+"="+v]
-		if first || len(l) < len(best) {
-			best, first = l, false
-		}
-	}
-	var out []*mesh.Workload
-	for _, w := range best {
-		if mesh.SubsetOf(selector, w.Labels) {
-			out = append(out, w)
-		}
-	}
-	return out
+	return e.X.Select(ns, selector)
 }
 
 // endpointsKey identifies a cached endpoint set.

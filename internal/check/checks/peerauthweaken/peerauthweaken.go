@@ -156,10 +156,9 @@ func plaintextCallers(p *check.Pass, weak []weakened, max int, seen map[*mesh.Wo
 		n := 0
 		for _, g := range gs {
 			n += g.Clients.Len()
-			g.Clients.Each(func(w *mesh.Workload) bool {
-				some = keepSmallest(some, w.Key(), max)
-				return true
-			})
+			for _, k := range g.Clients.SmallestKeys(max) {
+				some = keepSmallest(some, k, max)
+			}
 		}
 		return n, some
 	}
