@@ -76,6 +76,10 @@ type Index struct {
 	// (package paths), and is not changed after Build.
 	byLabelOnce sync.Once
 	byLabel     map[labelKey][]*Workload
+	// selecting maps a workload to the Services that select it (ServicesOf),
+	// made on first use, once.
+	selectingOnce sync.Once
+	selecting     map[*Workload][]*Service
 }
 
 // labelKey is one pod label of a namespace's workloads.
@@ -182,6 +186,20 @@ func (x *Index) Select(ns string, selector map[string]string) []*Workload {
 		}
 	}
 	return out
+}
+
+// ServicesOf returns the Services whose selector selects w (Select), in
+// Service order: the Services whose ports may send to it.
+func (x *Index) ServicesOf(w *Workload) []*Service {
+	x.selectingOnce.Do(func() {
+		x.selecting = map[*Workload][]*Service{}
+		for _, svc := range x.Services {
+			for _, sw := range x.Select(svc.Namespace, svc.Selector) {
+				x.selecting[sw] = append(x.selecting[sw], svc)
+			}
+		}
+	})
+	return x.selecting[w]
 }
 
 // SubsetOf reports whether every key of sel has the same value in labels. An

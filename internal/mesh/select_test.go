@@ -57,3 +57,28 @@ func TestSelectAgreesWithScan(t *testing.T) {
 		t.Fatal("nothing selected")
 	}
 }
+
+// ServicesOf lists, in Service order, exactly the Services whose selector
+// selects the workload.
+func TestServicesOf(t *testing.T) {
+	x, err := genmesh.Index(gen.Config{Seed: 5, Services: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, w := range x.Workloads {
+		var want []*mesh.Service
+		for _, svc := range x.Services {
+			if slices.Contains(x.Select(svc.Namespace, svc.Selector), w) {
+				want = append(want, svc)
+			}
+		}
+		if got := x.ServicesOf(w); !slices.Equal(got, want) {
+			t.Fatalf("ServicesOf(%s) = %d Services, want %d", w.Key(), len(got), len(want))
+		}
+		found += len(want)
+	}
+	if found == 0 {
+		t.Fatal("no workload is selected")
+	}
+}

@@ -133,7 +133,7 @@ func run(p *check.Pass) {
 // (resolve.EndpointPort), asked only for workloads with identity rules.
 func targetPorts(p *check.Pass, w *mesh.Workload) []int32 {
 	var out []int32
-	for _, svc := range p.X.ServicesIn(w.Namespace) {
+	for _, svc := range p.X.ServicesOf(w) {
 		for i := range svc.Ports {
 			if tp, ok := p.Engine.EndpointPort(svc, &svc.Ports[i], w); ok && !containsPort(out, tp) {
 				out = append(out, tp)

@@ -41,12 +41,12 @@ func run(p *check.Pass) {
 	callers := map[key][]objects.Ref{}
 	decisions := map[key]resolve.ListenDecision{}
 	// Only workloads with a loopback bind can be reported: their Service
-	// ports are found through the Services of their namespace.
+	// ports are those of the Services that select them.
 	for _, w := range p.X.Workloads {
 		if !e.MayBindLoopback(w) {
 			continue
 		}
-		for _, svc := range p.X.ServicesIn(w.Namespace) {
+		for _, svc := range p.X.ServicesOf(w) {
 			for i := range svc.Ports {
 				sp := &svc.Ports[i]
 				tp, ok := e.EndpointPort(svc, sp, w)

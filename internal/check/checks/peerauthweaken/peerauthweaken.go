@@ -142,7 +142,7 @@ func plaintextCallers(p *check.Pass, weak []weakened, max int, seen map[*mesh.Wo
 	bySvc := plaintextGroups(p)
 	var gs []*paths.Group
 	for _, x := range weak {
-		for _, svc := range p.X.ServicesIn(x.w.Namespace) {
+		for _, svc := range p.X.ServicesOf(x.w) {
 			for _, g := range bySvc[svc] {
 				if tp, ok := p.Engine.EndpointPort(svc, g.Port, x.w); !ok || tp != x.port || slices.Contains(gs, g) {
 					continue

@@ -112,10 +112,7 @@ func runServicePort(p *check.Pass) {
 					declared = true
 					break
 				}
-				for _, svc := range p.X.ServicesIn(w.Namespace) {
-					if len(svc.Selector) == 0 || !mesh.SubsetOf(svc.Selector, w.Labels) {
-						continue
-					}
+				for _, svc := range p.X.ServicesOf(w) {
 					if sp := svc.Port(port); sp != nil {
 						if tp := e.TargetPort(svc, sp, w); tp.Port != 0 && tp.Port != port {
 							targets = append(targets, fmt.Sprintf("Service %s port %d targets %s port %d", svc.Key(), port, w.Key(), tp.Port))
