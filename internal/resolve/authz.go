@@ -278,7 +278,8 @@ func (e *Engine) Authorize(server *mesh.Workload, req AuthzRequest) AuthzDecisio
 
 	// DENY: any matching rule denies.
 	for _, p := range deny {
-		for i, r := range e.azCompiled(p) {
+		rules := e.azCompiled(p)
+		for i, r := range rules {
 			res := ev.rule(p, r, i, security.AuthorizationPolicy_DENY)
 			for _, a := range res.notes {
 				d.Assume(a)
@@ -286,8 +287,8 @@ func (e *Engine) Authorize(server *mesh.Workload, req AuthzRequest) AuthzDecisio
 			switch res.res {
 			case azYes:
 				d.Allowed, d.Action, d.Policy, d.Rule = false, AuthzDeny, p, i
-				d.By = append([]objects.Ref{p.Obj.Ref(objects.Index("spec.rules", i))}, d.By...)
-				d.Reason = fmt.Sprintf("DENY AuthorizationPolicy %s/%s rule %d matches the %s request%s: denied", p.Namespace, p.Name, i, kind, ev.describeMatch(r))
+				d.By = append([]objects.Ref{r.ref}, d.By...)
+				d.Reason = ev.matchReason(&rules[i], p, i, "DENY", kind, "denied")
 				return d
 			case azUnknown:
 				d.Assume(fmt.Sprintf("DENY AuthorizationPolicy %s/%s rule %d depends on %s, which meshdoctor cannot evaluate: assumed not to match", p.Namespace, p.Name, i, strings.Join(res.unknown, ", ")))
@@ -334,8 +335,8 @@ func (e *Engine) Authorize(server *mesh.Workload, req AuthzRequest) AuthzDecisio
 			switch res.res {
 			case azYes, azUnknown:
 				d.Allowed, d.Action, d.Policy, d.Rule = true, AuthzAllow, p, i
-				d.By = append([]objects.Ref{p.Obj.Ref(objects.Index("spec.rules", i))}, d.By...)
-				d.Reason = fmt.Sprintf("ALLOW AuthorizationPolicy %s/%s rule %d matches the %s request%s: allowed", p.Namespace, p.Name, i, kind, ev.describeMatch(r))
+				d.By = append([]objects.Ref{r.ref}, d.By...)
+				d.Reason = ev.matchReason(&rules[i], p, i, "ALLOW", kind, "allowed")
 				if res.res == azUnknown {
 					d.Assume(fmt.Sprintf("ALLOW AuthorizationPolicy %s/%s rule %d depends on %s, which meshdoctor cannot evaluate: assumed to match", p.Namespace, p.Name, i, strings.Join(res.unknown, ", ")))
 				}
@@ -356,7 +357,7 @@ func (e *Engine) Authorize(server *mesh.Workload, req AuthzRequest) AuthzDecisio
 			if m.res.noPath != "" {
 				refs = append(refs, m.p.Obj.Ref(m.res.noPath))
 			} else {
-				refs = append(refs, m.p.Obj.Ref(objects.Index("spec.rules", m.i)))
+				refs = append(refs, e.azCompiled(m.p)[m.i].ref)
 			}
 		}
 	}
@@ -424,6 +425,10 @@ type azRule struct {
 	tos   [][]azCond
 	whens []azCond
 	all   []*azCond
+	// ref is the rule (spec.rules[i]); matched memoizes the reason of a
+	// match of an ALLOW or DENY rule, for a TCP [0] and an HTTP [1] request.
+	ref     objects.Ref
+	matched [2]string
 }
 
 // azCompiled compiles the rules of a policy (cached per policy), following
@@ -437,13 +442,13 @@ func (e *Engine) azCompiled(p *mesh.AuthorizationPolicy) []azRule {
 	}
 	rs := make([]azRule, 0, len(p.Spec.GetRules()))
 	for i, r := range p.Spec.GetRules() {
-		var ar azRule
+		rpath := objects.Index("spec.rules", i)
+		ar := azRule{ref: p.Obj.Ref(rpath)}
 		if r == nil {
 			ar.isNil = true
 			rs = append(rs, ar)
 			continue
 		}
-		rpath := objects.Index("spec.rules", i)
 		for j, f := range r.GetFrom() {
 			ar.froms = append(ar.froms, azSourceConds(p, f.GetSource(), objects.Index(rpath+".from", j)+".source"))
 		}
@@ -573,6 +578,19 @@ func (c *azCond) describe() string {
 		parts = append(parts, fmt.Sprintf("not %s %q", c.name, c.notValues))
 	}
 	return strings.Join(parts, " and ")
+}
+
+// matchReason says that rule i of p matches the request: the same sentence
+// for every request of its kind, made once per rule and kind.
+func (ev *azEval) matchReason(r *azRule, p *mesh.AuthorizationPolicy, i int, action, kind, effect string) string {
+	k := 0
+	if ev.req.HTTP {
+		k = 1
+	}
+	if r.matched[k] == "" {
+		r.matched[k] = fmt.Sprintf("%s AuthorizationPolicy %s/%s rule %d matches the %s request%s: %s", action, p.Namespace, p.Name, i, kind, ev.describeMatch(*r), effect)
+	}
+	return r.matched[k]
 }
 
 // describeMatch names the fields of a matching rule, for the reason.

@@ -268,7 +268,7 @@ func (e *Engine) clientTLS(client *mesh.Workload, sc SidecarDecision, svc *mesh.
 		return d
 	}
 	d.Mode, d.SNI, d.SANs = TLSMutualIstio, defaultSNI, e.secServiceInfo(svc).sans
-	d.Reason = fmt.Sprintf("%s; auto mTLS: %s has a sidecar (security.istio.io/tlsMode=istio) and its port %d is not DISABLE, so the client sends Istio mTLS", why, ep.Key(), targetPort)
+	d.Reason = why + "; auto mTLS: " + ep.Key() + " has a sidecar (security.istio.io/tlsMode=istio) and its port " + itoa(targetPort) + " is not DISABLE, so the client sends Istio mTLS"
 	return d
 }
 
@@ -553,12 +553,12 @@ func (e *Engine) serverAccepts(endpoint *mesh.Workload, targetPort int32, mode s
 		if pa == ModeDisable {
 			return reject(CauseMTLSToNonMesh, fmt.Sprintf("the client sends Istio mTLS but port %d of %s is DISABLE: the sidecar only has a plaintext chain there and passes the TLS bytes to the application (%s)", targetPort, endpoint.Key(), mt.Reason))
 		}
-		return accept(TLSMutualIstio, fmt.Sprintf("port %d of %s is %s and the client sends Istio mTLS: the sidecar terminates it (%s)", targetPort, endpoint.Key(), pa, mt.Reason))
+		return accept(TLSMutualIstio, "port "+itoa(targetPort)+" of "+endpoint.Key()+" is "+pa+" and the client sends Istio mTLS: the sidecar terminates it ("+mt.Reason+")")
 	case TLSPlaintext:
 		if pa == ModeStrict {
-			return reject(CausePlaintextToStrict, fmt.Sprintf("the client sends plaintext but port %d of %s is STRICT: no filter chain accepts it and the connection is closed (%s)", targetPort, endpoint.Key(), mt.Reason))
+			return reject(CausePlaintextToStrict, "the client sends plaintext but port "+itoa(targetPort)+" of "+endpoint.Key()+" is STRICT: no filter chain accepts it and the connection is closed ("+mt.Reason+")")
 		}
-		return accept(TLSPlaintext, fmt.Sprintf("port %d of %s is %s: it accepts plaintext (%s)", targetPort, endpoint.Key(), pa, mt.Reason))
+		return accept(TLSPlaintext, "port "+itoa(targetPort)+" of "+endpoint.Key()+" is "+pa+": it accepts plaintext ("+mt.Reason+")")
 	default: // TLS originated by the client itself (SIMPLE or MUTUAL)
 		switch {
 		case pa == ModeStrict:

@@ -742,7 +742,7 @@ func (e *Engine) destinationRule(client *mesh.Workload, host string) DRDecision 
 		if list != nil {
 			d.Reason = fmt.Sprintf("no DestinationRule applies to %s for this client in %s: the only rules for that host in the namespace Istio stops at have a workloadSelector that does not select it", host, ns)
 		} else {
-			d.Reason = fmt.Sprintf("no DestinationRule applies to %s for clients in %s", host, ns)
+			d.Reason = "no DestinationRule applies to " + host + " for clients in " + ns
 			var searched []string
 			searched = append(searched, ns)
 			if svcNS != "" && svcNS != ns {
@@ -764,7 +764,7 @@ func (e *Engine) destinationRule(client *mesh.Workload, host string) DRDecision 
 	}
 
 	d.Rule = chosen
-	d.Reason = fmt.Sprintf("DestinationRule %s (host %s) applies to %s: %s", chosen.Name(), chosen.Host, host, where)
+	d.Reason = "DestinationRule " + chosen.Name() + " (host " + chosen.Host + ") applies to " + host + ": " + where
 	if selected {
 		d.Reason += fmt.Sprintf("; its workloadSelector (%s) selects the client", secLabelString(chosen.WorkloadSelector))
 	}

@@ -133,7 +133,7 @@ func (e *Engine) targetPort(svc *mesh.Service, sp *mesh.ServicePort, w *mesh.Wor
 	}
 	d.Found, d.Container = true, c.Name
 	d.By = append(d.By, w.Ref(objects.Index(c.Path+".ports", j)+".containerPort"))
-	d.Reason = fmt.Sprintf("Service %s port %d targets port %d, declared by container %s of %s", svc.Key(), sp.Port, d.Port, c.Name, w.Key())
+	d.Reason = "Service " + svc.Key() + " port " + itoa(sp.Port) + " targets port " + itoa(d.Port) + ", declared by container " + c.Name + " of " + w.Key()
 	return d
 }
 
@@ -271,7 +271,7 @@ func (e *Engine) endpointSet(svc *mesh.Service, sp *mesh.ServicePort, subsetLabe
 			d.Excluded = append(d.Excluded, ep)
 			continue
 		}
-		ep.Reason = fmt.Sprintf("%s %s matches the selector of Service %s", w.Kind, w.Key(), svc.Key())
+		ep.Reason = w.Kind + " " + w.Key() + " matches the selector of Service " + svc.Key()
 		if len(subsetLabels) > 0 {
 			ep.Reason += " and the subset labels " + routeLabelString(subsetLabels)
 		}
@@ -291,7 +291,7 @@ func (e *Engine) endpointSet(svc *mesh.Service, sp *mesh.ServicePort, subsetLabe
 	}
 	switch {
 	case len(d.Endpoints) > 0:
-		d.Reason = fmt.Sprintf("Service %s selects %s", svc.Key(), strings.Join(names, ", "))
+		d.Reason = "Service " + svc.Key() + " selects " + strings.Join(names, ", ")
 	case len(d.Excluded) > 0:
 		var why []string
 		for _, ep := range d.Excluded {

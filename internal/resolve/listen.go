@@ -150,11 +150,11 @@ func (e *Engine) listening(w *mesh.Workload, port int32) ListenDecision {
 	d.Listening = ListenYes
 	d.Confidence = ConfidenceMedium
 	d.Evidence = fmt.Sprintf("container %s declares port %d", c.Name, port)
-	d.Reason = fmt.Sprintf("container %s of %s declares port %d and nothing in its command, args or env binds it to loopback", c.Name, w.Key(), port)
+	d.Reason = "container " + c.Name + " of " + w.Key() + " declares port " + itoa(port) + " and nothing in its command, args or env binds it to loopback"
 	if len(other) > 0 {
 		d.Reason += fmt.Sprintf(" (it binds loopback on another port: %s, which does not affect port %d)", other[0].evidence, port)
 	}
-	d.Assume(fmt.Sprintf("the application of %s listens on the port its container declares (meshdoctor cannot see it running)", w.Key()))
+	d.Assume("the application of " + w.Key() + " listens on the port its container declares (meshdoctor cannot see it running)")
 	return d
 }
 

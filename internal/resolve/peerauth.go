@@ -329,7 +329,7 @@ func (e *Engine) serverMTLS(w *mesh.Workload, port int32) MTLSDecision {
 	}
 	if !portDone {
 		d.Mode = c.mode
-		reason = fmt.Sprintf("%s on port %d of %s: %s", c.mode, port, w.Key(), modeText())
+		reason = c.mode + " on port " + itoa(port) + " of " + w.Key() + ": " + modeText()
 		if r, ok := modeRef(); ok {
 			d.By = append(d.By, r)
 		}

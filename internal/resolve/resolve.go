@@ -9,6 +9,7 @@ package resolve
 
 import (
 	"sort"
+	"strconv"
 
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 	"github.com/meshdoctor/meshdoctor/internal/objects"
@@ -83,3 +84,8 @@ func SortedAssumptions(as []string) []string {
 	}
 	return out[:k:k]
 }
+
+// itoa formats a port or count for a reason: the hottest reasons are
+// concatenated rather than formatted with fmt (they are made for every path of
+// a large mesh).
+func itoa[T ~int | ~int32 | ~int64 | ~uint32](n T) string { return strconv.FormatInt(int64(n), 10) }

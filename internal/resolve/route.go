@@ -175,7 +175,7 @@ func (e *Engine) resolveHost(fromNS, host string) (*mesh.Service, string, Decisi
 			d.By = []objects.Ref{svc.Obj.Ref("metadata.name")}
 			switch {
 			case c == h:
-				d.Reason = fmt.Sprintf("%s is the FQDN of Service %s", h, svc.Key())
+				d.Reason = h + " is the FQDN of Service " + svc.Key()
 			case svc.Namespace == fromNS && !strings.Contains(h, "."):
 				d.Reason = fmt.Sprintf("the short name %s resolves to Service %s in the caller's namespace (DNS search path %s.svc.%s)", h, svc.Key(), fromNS, mesh.DefaultDomain)
 			default:
@@ -1321,7 +1321,7 @@ func (e *Engine) routeFromSidecar(client *mesh.Workload, req Request) RouteDecis
 	d.Service, d.ServiceEntry = svc, se
 	switch {
 	case svc != nil:
-		d.Reason = fmt.Sprintf("no VirtualService applies to %s for this client: the sidecar sends the request straight to Service %s port %d (cluster outbound|%d||%s)", fqdn, svc.Key(), port, port, fqdn)
+		d.Reason = "no VirtualService applies to " + fqdn + " for this client: the sidecar sends the request straight to Service " + svc.Key() + " port " + itoa(port) + " (cluster outbound|" + itoa(port) + "||" + fqdn + ")"
 		d.By = append(d.By, svc.Obj.Ref(sp.Path))
 	default:
 		d.Reason = fmt.Sprintf("no VirtualService applies to %s: the sidecar sends the request to ServiceEntry %s/%s (cluster outbound|%d||%s)", fqdn, se.Namespace, se.Name, port, fqdn)

@@ -299,7 +299,7 @@ func (e *Engine) injection(w *mesh.Workload, nsLabels map[string]string, nsObj *
 	case nsInj == "enabled" && !optOut:
 		// namespace.sidecar-injector.istio.io: istio-injection In [enabled]; it takes
 		// precedence over istio.io/rev (rev.namespace requires istio-injection DoesNotExist).
-		webhook = fmt.Sprintf("namespace %s has label istio-injection=enabled", w.Namespace)
+		webhook = "namespace " + w.Namespace + " has label istio-injection=enabled"
 		d.By = append(d.By, nsRef(mesh.LabelInjection))
 	case hasNsRev && !hasNsInj && !optOut:
 		// rev.namespace.sidecar-injector.istio.io: istio.io/rev In [<revision>],
@@ -369,7 +369,7 @@ func (e *Engine) injection(w *mesh.Workload, nsLabels map[string]string, nsObj *
 		// useDefault: neverInjectSelector / alwaysInjectSelector, then the policy
 		// (global.proxy.autoInject, default "enabled" → inject).
 		d.HasProxy, d.Kind = true, ProxySidecar
-		d.Reason = fmt.Sprintf("%s gets a sidecar: %s", w.Key(), webhook)
+		d.Reason = w.Key() + " gets a sidecar: " + webhook
 		if sel != "" {
 			d.Reason += fmt.Sprintf(" (the pod %s %s=%q is neither \"true\" nor \"false\", so the default applies)", selWhat, mesh.LabelInject, sel)
 			d.By = secAddRef(d.By, selRef)
