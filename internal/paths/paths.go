@@ -262,6 +262,9 @@ type evaluator struct {
 	out     []*Group
 	evals   int
 	terms   map[*mesh.Workload][]resolve.AuthzTerm // AuthzIdentityTerms per server
+	// tgt is the URL of the Service port being evaluated, parsed once for
+	// all its callers.
+	tgt *trace.Target
 }
 
 // service evaluates every port of svc for every class of clients.
@@ -274,6 +277,10 @@ func (ev *evaluator) service(svc *mesh.Service, byNS map[string]map[string][]*cl
 	for pi := range svc.Ports {
 		port := &svc.Ports[pi]
 		url := trace.ServiceURL(svc, port)
+		ev.tgt = nil
+		if tgt, err := trace.ParseTarget(url); err == nil {
+			ev.tgt = &tgt
+		}
 		// The namespaces whose view of the host is their own.
 		for _, n := range views {
 			for _, cl := range objects.SortedKeys(byNS[n]) {
@@ -318,7 +325,7 @@ func newMemberIndex(list []*client) *memberIndex {
 // AuthorizationPolicies, the only decision that depends on who the client is.
 func (ev *evaluator) run(rep *mesh.Workload, url, method string, headers map[string]string) (tr *trace.Trace, authz bool) {
 	ev.evals++
-	tr, err := trace.Run(ev.e, rep.Key(), url, trace.Options{NoFixes: true, AnyRequest: true, FailingHopsOnly: !ev.opts.Hops, Method: method, Headers: headers})
+	tr, err := trace.Run(ev.e, rep.Key(), url, trace.Options{NoFixes: true, AnyRequest: true, FailingHopsOnly: !ev.opts.Hops, Method: method, Headers: headers, Target: ev.tgt})
 	if err != nil {
 		// trace.Run fails only when FROM or TO cannot be resolved, and both
 		// come from the index: report it as a failing path rather than drop it.
@@ -417,12 +424,12 @@ func (ev *evaluator) named(set *Clients, svc *mesh.Service, port *mesh.ServicePo
 	if len(terms) == 0 {
 		return nil
 	}
-	out := map[*client]string{}
+	marks := map[*client][]int32{} // the terms each member matches, in order
 	mark := func(c *client, t int) {
 		if !set.has(c) {
 			return
 		}
-		out[c] += strconv.Itoa(t) + ","
+		marks[c] = append(marks[c], int32(t))
 	}
 	for ti, t := range terms {
 		key, exact := termKey(t)
@@ -446,6 +453,17 @@ func (ev *evaluator) named(set *Clients, svc *mesh.Service, port *mesh.ServicePo
 				mark(c, ti)
 			}
 		}
+	}
+	// A member's signature lists its terms: "0,3,".
+	out := make(map[*client]string, len(marks))
+	var buf []byte
+	for c, ts := range marks {
+		buf = buf[:0]
+		for _, t := range ts {
+			buf = strconv.AppendInt(buf, int64(t), 10)
+			buf = append(buf, ',')
+		}
+		out[c] = string(buf)
 	}
 	return out
 }

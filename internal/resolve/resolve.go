@@ -70,7 +70,12 @@ func New(x *mesh.Index) *Engine {
 func SortedAssumptions(as []string) []string {
 	// Sort a copy, then drop neighbours that repeat: no map, one slice (this
 	// runs for every path of a mesh).
-	out := append([]string(nil), as...)
+	return SortAssumptionsInPlace(append([]string(nil), as...))
+}
+
+// SortAssumptionsInPlace is SortedAssumptions for a slice the caller owns: it
+// sorts and compacts as itself.
+func SortAssumptionsInPlace(out []string) []string {
 	sort.Strings(out)
 	k := 0
 	for i, a := range out {

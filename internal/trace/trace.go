@@ -27,6 +27,9 @@ type Options struct {
 	// for this method and path (resolve.AuthzRequest.AnyRequest): what the
 	// path checks ask, since callers' requests are not in the manifests.
 	AnyRequest bool
+	// Target, when set, is TO already parsed (ParseTarget): package paths
+	// parses a Service port's URL once for all its callers.
+	Target *Target
 }
 
 // request is the trace's working state.
@@ -83,11 +86,16 @@ type failure struct {
 // Run traces one request from FROM (NAMESPACE/WORKLOAD or "external") to TO (a
 // URL or HOST:PORT). An error means FROM or TO could not be resolved.
 func Run(e *resolve.Engine, from, to string, opts Options) (*Trace, error) {
-	tgt, err := ParseTarget(to)
-	if err != nil {
-		return nil, err
+	var tgt Target
+	if opts.Target != nil && opts.Target.Raw == to {
+		tgt = *opts.Target
+	} else {
+		var err error
+		if tgt, err = ParseTarget(to); err != nil {
+			return nil, err
+		}
 	}
-	r := &request{e: e, tgt: tgt, opts: opts, t: &Trace{From: from, To: to, Hops: []Hop{}, Assumptions: []string{}, Fixes: []Fix{}}}
+	r := &request{e: e, tgt: tgt, opts: opts, assumed: make([]string, 0, 8), t: &Trace{From: from, To: to, Hops: []Hop{}, Assumptions: []string{}, Fixes: []Fix{}}}
 	if err := r.resolveClient(from); err != nil {
 		return nil, err
 	}
@@ -106,7 +114,9 @@ func Run(e *resolve.Engine, from, to string, opts Options) (*Trace, error) {
 	if !opts.NoFixes && r.failed != nil {
 		r.t.Fixes = r.fixes()
 	}
-	r.t.Assumptions = resolve.SortedAssumptions(append(r.t.Assumptions, r.assumed...))
+	// r.assumed is the request's own: sorted in place, it becomes the
+	// trace's list.
+	r.t.Assumptions = resolve.SortAssumptionsInPlace(append(r.assumed, r.t.Assumptions...))
 	return r.t, nil
 }
 
