@@ -22,7 +22,9 @@
 package paths
 
 import (
+	"cmp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -107,6 +109,7 @@ type client struct {
 	class string
 	id    string // "ns/NS/sa/SA": the principal without its trust domain
 	fp    uint64 // fingerprint(w)
+	pos   int32  // w's position in the index's workloads
 }
 
 // All evaluates every path of the mesh behind e. It uses e and, for each
@@ -119,7 +122,7 @@ func All(e *resolve.Engine, opts Options) *Result {
 	var direct []*client                      // clients without a proxy
 	byNS := map[string]map[string][]*client{} // namespace -> outbound class -> clients
 	pool := map[string][]*client{}            // outbound class -> clients of every namespace
-	for _, w := range x.Workloads {
+	for pos, w := range x.Workloads {
 		if opts.Client != nil && !opts.Client(w) {
 			continue
 		}
@@ -127,7 +130,7 @@ func All(e *resolve.Engine, opts Options) *Result {
 			gateways = append(gateways, w)
 			continue
 		}
-		c := &client{w: w, ns: w.Namespace, class: e.OutboundClass(w), id: "ns/" + w.Namespace + "/sa/" + w.ServiceAccount, fp: fingerprint(w)}
+		c := &client{w: w, ns: w.Namespace, class: e.OutboundClass(w), id: "ns/" + w.Namespace + "/sa/" + w.ServiceAccount, fp: fingerprint(w), pos: int32(pos)}
 		if c.class == resolve.ProxyNone {
 			// Without a proxy no VirtualService, DestinationRule or
 			// Service exportTo applies (they configure Envoy), and the
@@ -381,7 +384,8 @@ func (ev *evaluator) evaluate(set *Clients, svc *mesh.Service, port *mesh.Servic
 	bySig := map[string][]*client{}
 	var sigs []string
 	skip := map[*mesh.Workload]bool{}
-	for c, sig := range named {
+	for _, m := range named {
+		c, sig := m.c, m.sig
 		if bySig[sig] == nil {
 			sigs = append(sigs, sig)
 		}
@@ -408,7 +412,7 @@ func (ev *evaluator) evaluate(set *Clients, svc *mesh.Service, port *mesh.Servic
 // named returns the members of set that an identity term of the policies on
 // the endpoints of svc matches, each with the signature of the terms it
 // matches. ix indexes set's candidates (nil: scan them).
-func (ev *evaluator) named(set *Clients, svc *mesh.Service, port *mesh.ServicePort, ix *memberIndex) map[*client]string {
+func (ev *evaluator) named(set *Clients, svc *mesh.Service, port *mesh.ServicePort, ix *memberIndex) []namedMember {
 	var terms []resolve.AuthzTerm
 	if ev.terms == nil {
 		ev.terms = map[*mesh.Workload][]resolve.AuthzTerm{}
@@ -424,14 +428,40 @@ func (ev *evaluator) named(set *Clients, svc *mesh.Service, port *mesh.ServicePo
 	if len(terms) == 0 {
 		return nil
 	}
-	marks := map[*client][]int32{} // the terms each member matches, in order
-	mark := func(c *client, t int) {
-		if !set.has(c) {
-			return
-		}
-		marks[c] = append(marks[c], int32(t))
+	// Equal terms (the same principal in several rules, say) match the same
+	// members: each distinct term is matched once, and a member's signature
+	// lists the indexes of every term it matches, in order ("0,3,"), as if
+	// each had been matched alone.
+	type distinct struct {
+		t   resolve.AuthzTerm
+		idx []int
 	}
+	var ds []distinct
+	byTerm := map[resolve.AuthzTerm]int{}
 	for ti, t := range terms {
+		k, ok := byTerm[t]
+		if !ok {
+			k = len(ds)
+			byTerm[t] = k
+			ds = append(ds, distinct{t: t})
+		}
+		ds[k].idx = append(ds[k].idx, ti)
+	}
+	// Marks are (member, distinct term) pairs, grouped by member below: a
+	// namespace term marks every member of the namespace, and a map per
+	// member would cost more than the marks.
+	type mk struct {
+		pos, k int32
+		c      *client
+	}
+	var marks []mk
+	mark := func(c *client, k int) {
+		if set.has(c) {
+			marks = append(marks, mk{c.pos, int32(k), c})
+		}
+	}
+	for k, d := range ds {
+		t := d.t
 		key, exact := termKey(t)
 		if key == "*" {
 			continue // any authenticated caller: the same for every member
@@ -439,33 +469,51 @@ func (ev *evaluator) named(set *Clients, svc *mesh.Service, port *mesh.ServicePo
 		if exact && ix != nil {
 			if t.Kind == "namespace" {
 				for _, c := range ix.byNS[key] {
-					mark(c, ti)
+					mark(c, k)
 				}
 			} else {
 				for _, c := range ix.byID[key] {
-					mark(c, ti)
+					mark(c, k)
 				}
 			}
 			continue
 		}
 		for _, c := range set.list {
 			if termMatches(t, key, exact, c) {
-				mark(c, ti)
+				mark(c, k)
 			}
 		}
 	}
-	// A member's signature lists its terms: "0,3,".
-	out := make(map[*client]string, len(marks))
+	// Stable: a member's distinct terms stay in increasing order.
+	slices.SortStableFunc(marks, func(a, b mk) int { return cmp.Compare(a.pos, b.pos) })
+	var out []namedMember
 	var buf []byte
-	for c, ts := range marks {
+	var idx []int
+	for i := 0; i < len(marks); {
+		j := i
+		idx = idx[:0]
+		for ; j < len(marks) && marks[j].pos == marks[i].pos; j++ {
+			idx = append(idx, ds[marks[j].k].idx...)
+		}
+		if j-i > 1 {
+			slices.Sort(idx)
+		}
 		buf = buf[:0]
-		for _, t := range ts {
+		for _, t := range idx {
 			buf = strconv.AppendInt(buf, int64(t), 10)
 			buf = append(buf, ',')
 		}
-		out[c] = string(buf)
+		out = append(out, namedMember{marks[i].c, string(buf)})
+		i = j
 	}
 	return out
+}
+
+// namedMember is a member of a class that an identity term names, with the
+// signature of the terms it matches.
+type namedMember struct {
+	c   *client
+	sig string
 }
 
 // termKey normalises a term to what it compares: a namespace, or "ns/N/sa/S"
