@@ -467,13 +467,18 @@ func (ev *evaluator) named(set *Clients, svc *mesh.Service, port *mesh.ServicePo
 			continue // any authenticated caller: the same for every member
 		}
 		if exact && ix != nil {
+			list := ix.byID[key]
 			if t.Kind == "namespace" {
-				for _, c := range ix.byNS[key] {
-					mark(c, k)
-				}
-			} else {
-				for _, c := range ix.byID[key] {
-					mark(c, k)
+				list = ix.byNS[key]
+			}
+			// The members of one list share a namespace: it is skipped or
+			// not as a whole.
+			if len(list) == 0 || set.skipNS[list[0].ns] {
+				continue
+			}
+			for _, c := range list {
+				if !set.skip[c.w] {
+					marks = append(marks, mk{c.pos, int32(k), c})
 				}
 			}
 			continue
@@ -486,9 +491,10 @@ func (ev *evaluator) named(set *Clients, svc *mesh.Service, port *mesh.ServicePo
 	}
 	// Stable: a member's distinct terms stay in increasing order.
 	slices.SortStableFunc(marks, func(a, b mk) int { return cmp.Compare(a.pos, b.pos) })
-	var out []namedMember
+	out := make([]namedMember, 0, len(marks))
 	var buf []byte
 	var idx []int
+	sigs := map[string]string{} // members share the few distinct signatures
 	for i := 0; i < len(marks); {
 		j := i
 		idx = idx[:0]
@@ -503,7 +509,12 @@ func (ev *evaluator) named(set *Clients, svc *mesh.Service, port *mesh.ServicePo
 			buf = strconv.AppendInt(buf, int64(t), 10)
 			buf = append(buf, ',')
 		}
-		out = append(out, namedMember{marks[i].c, string(buf)})
+		sig, ok := sigs[string(buf)]
+		if !ok {
+			sig = string(buf)
+			sigs[sig] = sig
+		}
+		out = append(out, namedMember{marks[i].c, sig})
 		i = j
 	}
 	return out
