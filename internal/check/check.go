@@ -264,11 +264,18 @@ func (f *Finding) key() string {
 	return f.Code + "|" + f.Object.Kind + "|" + f.Object.Namespace + "|" + f.Object.Name + "|" + f.Object.Field + "|" + f.Message
 }
 
-// Sort orders findings by file, line, code, then message: the order of the
-// text report.
+// Sort orders findings by file, line, code, object, then message: the order of
+// the text report. Each object is written out once, not per comparison (a
+// large mesh has thousands of findings).
 func Sort(fs []Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := fs[i], fs[j]
+	objs := make([]string, len(fs))
+	idx := make([]int, len(fs))
+	for i := range fs {
+		objs[i], idx[i] = fs[i].Object.String(), i
+	}
+	sort.SliceStable(idx, func(x, y int) bool {
+		i, j := idx[x], idx[y]
+		a, b := &fs[i], &fs[j]
 		if a.Object.File != b.Object.File {
 			return a.Object.File < b.Object.File
 		}
@@ -278,9 +285,14 @@ func Sort(fs []Finding) {
 		if a.Code != b.Code {
 			return a.Code < b.Code
 		}
-		if a.Object.String() != b.Object.String() {
-			return a.Object.String() < b.Object.String()
+		if objs[i] != objs[j] {
+			return objs[i] < objs[j]
 		}
 		return a.Message < b.Message
 	})
+	sorted := make([]Finding, len(fs))
+	for k, i := range idx {
+		sorted[k] = fs[i]
+	}
+	copy(fs, sorted)
 }
