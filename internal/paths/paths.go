@@ -201,13 +201,14 @@ func All(e *resolve.Engine, opts Options) *Result {
 	evals := make([]int, workers)
 	dropped := make([]int64, workers) // pairs of the groups Keep left out
 	panics := make([]any, workers)
+	// The engines are made before any worker starts: Worker reads e.
+	engines := []*resolve.Engine{e}
+	for len(engines) < workers {
+		engines = append(engines, e.Worker())
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for k := 0; k < workers; k++ {
-		eng := e
-		if k > 0 {
-			eng = resolve.New(x)
-		}
+	for k, eng := range engines {
 		wg.Add(1)
 		go func(k int, ev *evaluator) {
 			defer wg.Done()

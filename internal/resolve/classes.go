@@ -500,6 +500,22 @@ func HostMatches(pattern, host string) bool {
 	return routeHostMatches(strings.ToLower(pattern), strings.ToLower(host))
 }
 
+// Worker returns a new engine over the same index, for another goroutine
+// (package paths runs one per CPU). It shares e's indexes of the
+// configuration (DestinationRules, PeerAuthentications, ServiceEntries,
+// VirtualServices and the host views), built here if they are not yet: they
+// are never changed once built, so the engines need not build one each. Every
+// other decision each engine makes and caches on its own.
+func (e *Engine) Worker() *Engine {
+	w := New(e.X)
+	w.sec.drIdx = e.drIndex()
+	w.sec.pa = e.paIdx()
+	w.rt.se = e.seIdx()
+	w.rt.vs = e.vsIdx()
+	w.pt.views = e.hostViewIndex()
+	return w
+}
+
 // ForgetRequests drops the caches of decisions about one request or one
 // service port (routes, DestinationRules per host, client TLS, inbound
 // acceptance, endpoints, target ports, listening, per-port mTLS), keeping the
