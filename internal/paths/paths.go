@@ -384,7 +384,7 @@ func (ev *evaluator) evaluate(set *Clients, svc *mesh.Service, port *mesh.Servic
 	// Members named by the same terms form a group; the others stay.
 	bySig := map[string][]*client{}
 	var sigs []string
-	skip := map[*mesh.Workload]bool{}
+	skip := make(map[*mesh.Workload]bool, len(named))
 	for _, m := range named {
 		c, sig := m.c, m.sig
 		if bySig[sig] == nil {
