@@ -62,6 +62,7 @@ func run(p *check.Pass) {
 		open   []openPort
 	}
 	hits := map[*mesh.AuthorizationPolicy]*hit{}
+	fieldsOf := map[*mesh.AuthorizationPolicy][]string{} // a namespace's policies apply to each of its workloads
 	var order []*mesh.AuthorizationPolicy
 	for _, w := range p.X.Workloads {
 		if e.Sidecar(w).Kind != resolve.ProxySidecar {
@@ -74,7 +75,11 @@ func run(p *check.Pass) {
 			if !sp.Enforced || (sp.Action != resolve.AuthzAllow && sp.Action != resolve.AuthzDeny) {
 				continue
 			}
-			fields := identityFields(sp.Policy)
+			fields, ok := fieldsOf[sp.Policy]
+			if !ok {
+				fields = identityFields(sp.Policy)
+				fieldsOf[sp.Policy] = fields
+			}
 			if len(fields) == 0 {
 				continue
 			}
