@@ -124,3 +124,11 @@ func load(t *testing.T, data string) []*objects.Object {
 	}
 	return r.Objects
 }
+
+// Without findings, Result.Findings is nil (JSON null), as it always was.
+func TestNoFindingsIsNil(t *testing.T) {
+	quiet := &check.Check{Code: "MD9001", Name: "quiet", Severity: check.Info, Doc: doc(), Run: func(*check.Pass) {}}
+	if r := check.Run(mesh.Build(nil, mesh.Options{}), []*check.Check{quiet}, check.Options{}); r.Findings != nil {
+		t.Errorf("findings %#v, want nil", r.Findings)
+	}
+}

@@ -160,6 +160,9 @@ func (s *suppressions) apply(fs []Finding, res *Result) []Finding {
 		}
 		kept = append(kept, *f)
 	}
+	if len(kept) == 0 {
+		return nil // as before any finding: JSON null, not []
+	}
 	return kept
 }
 

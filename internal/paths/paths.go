@@ -329,7 +329,7 @@ func newMemberIndex(list []*client) *memberIndex {
 // AuthorizationPolicies, the only decision that depends on who the client is.
 func (ev *evaluator) run(rep *mesh.Workload, url, method string, headers map[string]string) (tr *trace.Trace, authz bool) {
 	ev.evals++
-	tr, err := trace.Run(ev.e, rep.Key(), url, trace.Options{NoFixes: true, AnyRequest: true, FailingHopsOnly: !ev.opts.Hops, Method: method, Headers: headers, Target: ev.tgt, Client: rep})
+	tr, err := trace.Run(ev.e, rep.Key(), url, trace.Options{NoFixes: true, AnyRequest: true, FailingHopsOnly: !ev.opts.Hops, Method: method, Headers: headers, Target: ev.tgt})
 	if err != nil {
 		// trace.Run fails only when FROM or TO cannot be resolved, and both
 		// come from the index: report it as a failing path rather than drop it.

@@ -30,9 +30,6 @@ type Options struct {
 	// Target, when set, is TO already parsed (ParseTarget): package paths
 	// parses a Service port's URL once for all its callers.
 	Target *Target
-	// Client, when set, is the workload FROM names (package paths has it;
-	// two kinds of workload may share a namespace and name).
-	Client *mesh.Workload
 }
 
 // request is the trace's working state.
@@ -156,8 +153,6 @@ func (r *request) resolveClient(from string) error {
 			return err
 		}
 		r.client = gw
-	} else if r.opts.Client != nil {
-		r.client = r.opts.Client
 	} else {
 		w, err := FindWorkload(x, from)
 		if err != nil {

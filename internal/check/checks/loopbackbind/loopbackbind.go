@@ -40,6 +40,12 @@ func run(p *check.Pass) {
 	var order []key
 	callers := map[key][]objects.Ref{}
 	decisions := map[key]resolve.ListenDecision{}
+	// first is the first Service port found sending to a key.
+	type portAt struct {
+		svc  *mesh.Service
+		port int
+	}
+	first := map[key]portAt{}
 	// Only workloads with a loopback bind can be reported: their Service
 	// ports are those of the Services that select them.
 	for _, w := range p.X.Workloads {
@@ -60,6 +66,7 @@ func run(p *check.Pass) {
 					decisions[k] = d
 					if d.Loopback && d.Listening == resolve.ListenNo {
 						order = append(order, k)
+						first[k] = portAt{svc, i}
 					}
 				}
 				if d.Loopback && d.Listening == resolve.ListenNo {
@@ -67,6 +74,28 @@ func run(p *check.Pass) {
 				}
 			}
 		}
+	}
+	// Report in the order of a walk over the Services, their ports and
+	// endpoints (the fix budget goes to the first findings).
+	if len(order) > 1 {
+		svcPos := make(map[*mesh.Service]int, len(p.X.Services))
+		for i, svc := range p.X.Services {
+			svcPos[svc] = i
+		}
+		wPos := make(map[*mesh.Workload]int, len(order))
+		for i, w := range p.X.Workloads {
+			wPos[w] = i
+		}
+		sort.SliceStable(order, func(i, j int) bool {
+			a, b := first[order[i]], first[order[j]]
+			if a.svc != b.svc {
+				return svcPos[a.svc] < svcPos[b.svc]
+			}
+			if a.port != b.port {
+				return a.port < b.port
+			}
+			return wPos[order[i].w] < wPos[order[j].w]
+		})
 	}
 	for _, k := range order {
 		d := decisions[k]
