@@ -26,14 +26,22 @@ var Check = &check.Check{
 }
 
 func run(p *check.Pass) {
-	by := make(map[objects.Key][]*objects.Object, len(p.X.Objects))
+	// Most objects are defined once: a list only for the keys seen twice.
+	first := make(map[objects.Key]*objects.Object, len(p.X.Objects))
+	by := map[objects.Key][]*objects.Object{}
 	var dups []objects.Key
 	for _, o := range p.X.Objects {
 		k := o.Key()
-		by[k] = append(by[k], o)
-		if len(by[k]) == 2 {
+		f, seen := first[k]
+		if !seen {
+			first[k] = o
+			continue
+		}
+		if by[k] == nil {
+			by[k] = []*objects.Object{f}
 			dups = append(dups, k)
 		}
+		by[k] = append(by[k], o)
 	}
 	// Sort only the keys defined twice or more (a few, where every object
 	// is a key): Key.String allocates.
