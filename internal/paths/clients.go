@@ -149,19 +149,25 @@ func (s *Clients) SmallestKeys(n int) []string {
 		return out
 	}
 	s.Each(func(w *mesh.Workload) bool {
-		k := w.Key()
-		if len(out) == n && k >= out[n-1] {
-			return true
-		}
-		i, _ := slices.BinarySearch(out, k)
-		if len(out) < n {
-			out = append(out, "")
-		}
-		copy(out[i+1:], out[i:])
-		out[i] = k
+		out = KeepSmallest(out, w.Key(), n)
 		return true
 	})
 	return out
+}
+
+// KeepSmallest adds k to some, the n smallest keys so far in sorted order, if
+// it is among them: the n smallest of a stream without sorting it.
+func KeepSmallest(some []string, k string, n int) []string {
+	if len(some) == n && k >= some[n-1] {
+		return some
+	}
+	i, _ := slices.BinarySearch(some, k)
+	if len(some) < n {
+		some = append(some, "")
+	}
+	copy(some[i+1:], some[i:])
+	some[i] = k
+	return some
 }
 
 // Workloads returns the clients as a new slice.

@@ -157,7 +157,7 @@ func plaintextCallers(p *check.Pass, weak []weakened, max int, seen map[*mesh.Wo
 		for _, g := range gs {
 			n += g.Clients.Len()
 			for _, k := range g.Clients.SmallestKeys(max) {
-				some = keepSmallest(some, k, max)
+				some = paths.KeepSmallest(some, k, max)
 			}
 		}
 		return n, some
@@ -167,7 +167,7 @@ func plaintextCallers(p *check.Pass, weak []weakened, max int, seen map[*mesh.Wo
 		g.Clients.Each(func(w *mesh.Workload) bool {
 			if !seen[w] {
 				seen[w] = true
-				some = keepSmallest(some, w.Key(), max)
+				some = paths.KeepSmallest(some, w.Key(), max)
 			}
 			return true
 		})
@@ -193,23 +193,8 @@ func disjoint(gs []*paths.Group) bool {
 func smallestKeys(set map[*mesh.Workload]bool, max int) []string {
 	var some []string
 	for w := range set {
-		some = keepSmallest(some, w.Key(), max)
+		some = paths.KeepSmallest(some, w.Key(), max)
 	}
-	return some
-}
-
-// keepSmallest adds k to some, the max smallest keys so far in sorted order,
-// if it is among them.
-func keepSmallest(some []string, k string, max int) []string {
-	if len(some) == max && k >= some[max-1] {
-		return some
-	}
-	i, _ := slices.BinarySearch(some, k)
-	if len(some) < max {
-		some = append(some, "")
-	}
-	copy(some[i+1:], some[i:])
-	some[i] = k
 	return some
 }
 
