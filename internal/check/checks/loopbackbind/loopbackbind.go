@@ -82,7 +82,7 @@ func run(p *check.Pass) {
 		for i, svc := range p.X.Services {
 			svcPos[svc] = i
 		}
-		wPos := make(map[*mesh.Workload]int, len(order))
+		wPos := make(map[*mesh.Workload]int, len(p.X.Workloads))
 		for i, w := range p.X.Workloads {
 			wPos[w] = i
 		}
