@@ -428,12 +428,7 @@ func TestSmallestKeys(t *testing.T) {
 // either is what `meshdoctor trace NS/NAME` says (trace finds the workload by
 // that key), so that paths and trace cannot disagree.
 func TestPathsAgreeWithTraceOnSharedKey(t *testing.T) {
-	var r load.Result
-	load.Decode("shared.yaml", []byte(sharedKeyMesh), &r)
-	if len(r.Errors) > 0 {
-		t.Fatal(r.Errors)
-	}
-	x := mesh.Build(r.Objects, mesh.Options{})
+	x := loadIndex(t, "", "testdata/shared-key.yaml")
 	n := 0
 	for _, g := range All(resolve.New(x), Options{}).Groups {
 		if g.Gateway {
@@ -453,46 +448,3 @@ func TestPathsAgreeWithTraceOnSharedKey(t *testing.T) {
 		t.Fatal("no paths")
 	}
 }
-
-const sharedKeyMesh = `apiVersion: v1
-kind: Namespace
-metadata:
-  name: shop
-  labels:
-    istio-injection: enabled
----
-apiVersion: security.istio.io/v1beta1
-kind: PeerAuthentication
-metadata: {name: default, namespace: shop}
-spec: {mtls: {mode: STRICT}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app, namespace: shop}
-spec:
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      containers:
-      - {name: app, image: app:1, ports: [{containerPort: 8080}]}
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: app, namespace: shop}
-spec:
-  selector: {matchLabels: {app: app-db}}
-  template:
-    metadata:
-      labels: {app: app-db, sidecar.istio.io/inject: "false"}
-    spec:
-      containers:
-      - {name: db, image: db:1, ports: [{containerPort: 5432}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {app: app}
-  ports: [{name: http, port: 80, targetPort: 8080}]
-`

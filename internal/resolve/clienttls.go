@@ -375,7 +375,7 @@ func (e *Engine) secServiceInfo(svc *mesh.Service) *secServiceInfo {
 	if si, ok := e.sec.svcInfo[svc]; ok {
 		return si
 	}
-	si := &secServiceInfo{endpoints: e.selectWorkloads(svc.Namespace, svc.Selector)}
+	si := &secServiceInfo{endpoints: e.X.Select(svc.Namespace, svc.Selector)}
 	seen := map[string]bool{}
 	for _, w := range si.endpoints {
 		id := e.Identity(w)

@@ -226,7 +226,7 @@ func (e *Engine) endpointSet(svc *mesh.Service, sp *mesh.ServicePort, subsetLabe
 		d.Reason = fmt.Sprintf("Service %s has no selector, so Kubernetes creates no endpoints for it (only EndpointSlices managed by hand, which meshdoctor does not read, could give it some)", svc.Key())
 		return d
 	}
-	selected := e.selectWorkloads(svc.Namespace, svc.Selector)
+	selected := e.X.Select(svc.Namespace, svc.Selector)
 	if len(selected) == 0 {
 		d.Reason = fmt.Sprintf("no workload in namespace %s has pod labels matching the selector %s of Service %s", svc.Namespace, routeLabelString(svc.Selector), svc.Key())
 		return d

@@ -100,12 +100,6 @@ func fullRegexp(expr string) *regexp.Regexp {
 	return re
 }
 
-// selectWorkloads is mesh.Index.Select: the workloads of ns whose pod labels
-// contain selector (empty selector: none), through the index's label index.
-func (e *Engine) selectWorkloads(ns string, selector map[string]string) []*mesh.Workload {
-	return e.X.Select(ns, selector)
-}
-
 // endpointsKey identifies a cached endpoint set.
 type endpointsKey struct {
 	svc    *mesh.Service

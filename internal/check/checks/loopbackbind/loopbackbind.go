@@ -40,33 +40,36 @@ func run(p *check.Pass) {
 	var order []key
 	callers := map[key][]objects.Ref{}
 	decisions := map[key]resolve.ListenDecision{}
-	// first is the first Service port found sending to a key.
-	type portAt struct {
-		svc  *mesh.Service
-		port int
-	}
-	first := map[key]portAt{}
-	// Only workloads with a loopback bind can be reported: their Service
-	// ports are those of the Services that select them.
+	// Only workloads with a loopback bind can be reported: the walk visits
+	// just the Services that select one, in Service order (the fix budget
+	// goes to the first findings).
+	loop := map[*mesh.Workload]bool{}
+	svcs := map[*mesh.Service]bool{}
 	for _, w := range p.X.Workloads {
-		if !e.MayBindLoopback(w) {
+		if e.MayBindLoopback(w) {
+			loop[w] = true
+			for _, svc := range p.X.ServicesOf(w) {
+				svcs[svc] = true
+			}
+		}
+	}
+	for _, svc := range p.X.Services {
+		if !svcs[svc] {
 			continue
 		}
-		for _, svc := range p.X.ServicesOf(w) {
-			for i := range svc.Ports {
-				sp := &svc.Ports[i]
-				tp, ok := e.EndpointPort(svc, sp, w)
-				if !ok {
+		for i := range svc.Ports {
+			sp := &svc.Ports[i]
+			for _, ep := range e.EndpointSet(svc, sp, nil).Endpoints {
+				if !loop[ep.Workload] {
 					continue
 				}
-				k := key{w, tp}
+				k := key{ep.Workload, ep.TargetPort}
 				d, ok := decisions[k]
 				if !ok {
-					d = e.Listening(w, tp)
+					d = e.Listening(ep.Workload, ep.TargetPort)
 					decisions[k] = d
 					if d.Loopback && d.Listening == resolve.ListenNo {
 						order = append(order, k)
-						first[k] = portAt{svc, i}
 					}
 				}
 				if d.Loopback && d.Listening == resolve.ListenNo {
@@ -74,28 +77,6 @@ func run(p *check.Pass) {
 				}
 			}
 		}
-	}
-	// Report in the order of a walk over the Services, their ports and
-	// endpoints (the fix budget goes to the first findings).
-	if len(order) > 1 {
-		svcPos := make(map[*mesh.Service]int, len(p.X.Services))
-		for i, svc := range p.X.Services {
-			svcPos[svc] = i
-		}
-		wPos := make(map[*mesh.Workload]int, len(p.X.Workloads))
-		for i, w := range p.X.Workloads {
-			wPos[w] = i
-		}
-		sort.SliceStable(order, func(i, j int) bool {
-			a, b := first[order[i]], first[order[j]]
-			if a.svc != b.svc {
-				return svcPos[a.svc] < svcPos[b.svc]
-			}
-			if a.port != b.port {
-				return a.port < b.port
-			}
-			return wPos[order[i].w] < wPos[order[j].w]
-		})
 	}
 	for _, k := range order {
 		d := decisions[k]

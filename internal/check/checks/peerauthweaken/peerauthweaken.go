@@ -188,16 +188,6 @@ func disjoint(gs []*paths.Group) bool {
 	return true
 }
 
-// smallestKeys returns the max smallest workload keys of set, sorted,
-// without sorting the whole set.
-func smallestKeys(set map[*mesh.Workload]bool, max int) []string {
-	var some []string
-	for w := range set {
-		some = paths.KeepSmallest(some, w.Key(), max)
-	}
-	return some
-}
-
 // plaintextGroups indexes, once per run, the path groups that work in
 // plaintext by the Service they reach: every weakening policy looks up the
 // Services of its workloads instead of walking every path of the mesh.

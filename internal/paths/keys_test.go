@@ -1,4 +1,4 @@
-package peerauthweaken
+package paths
 
 import (
 	"fmt"
@@ -10,9 +10,10 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/mesh"
 )
 
-// TestSmallestKeys: the few callers named in the message are the smallest
-// keys of the set, in order, whatever the set's size and iteration order.
-func TestSmallestKeys(t *testing.T) {
+// TestKeepSmallest: the few callers named in a message are the smallest keys
+// of the set, in order, whatever the set's size and iteration order (MD0107
+// feeds it from a map).
+func TestKeepSmallest(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{0, 1, 4, 5, 6, 50, 1000} {
 		set := map[*mesh.Workload]bool{}
@@ -24,8 +25,12 @@ func TestSmallestKeys(t *testing.T) {
 		}
 		sort.Strings(keys)
 		want := keys[:min(5, len(keys))]
-		if got := smallestKeys(set, 5); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
-			t.Errorf("n=%d: smallestKeys = %v, want %v", n, got, want)
+		var got []string
+		for w := range set {
+			got = KeepSmallest(got, w.Key(), 5)
+		}
+		if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("n=%d: KeepSmallest = %v, want %v", n, got, want)
 		}
 	}
 }
